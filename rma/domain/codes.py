@@ -1,0 +1,72 @@
+"""Step 4 of the decision: RMA codes — validity, ownership, coverage and the lock-out.
+
+Works on one row per claim that gives a code (``claims``: claim_key, first_row, account,
+code_key), ordered by first sheet row, because lock-out attempts count in row order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import numpy as np
+import pandas as pd
+
+from rma.reasons import Reason
+
+_CODE_JUNK = re.compile(r"[\s\-]+")
+
+
+def code_keys(cells: pd.Series) -> pd.Series:
+    """Codes match ignoring case, spaces and dashes: ``k7qx p3mz`` is ``K7QX-P3MZ``."""
+    text = cells.astype("string").str.replace(_CODE_JUNK, "", regex=True).str.upper()
+    return text.astype(object).where(text.notna() & (text != ""), None)
+
+
+def code_outcomes(claims: pd.DataFrame, codes: pd.DataFrame, prior_invalid: dict[str, int],
+                  lockout_attempts: int, now: dt.datetime) -> pd.DataFrame:
+    """One outcome per claim: ``outcome`` is a code reason or None (the code is good),
+    ``owned`` tells whether the code exists and belongs to the claim's account (then its
+    Customer Service fields may fill the claim in)."""
+    claims = claims.sort_values("first_row", kind="stable")
+    info = claims.merge(codes, how="left", on="code_key", suffixes=("", "_code"))
+    info.index = claims.index
+    owned = info["account_id"].notna() & (
+        info["account_id"].astype("string").str.casefold()
+        == info["account"].astype("string").str.casefold()).fillna(False)
+    invalid = ~owned.astype(bool)
+    earlier = invalid.astype(int).groupby(info["account"]).cumsum() - invalid.astype(int)
+    prior = info["account"].map(prior_invalid).fillna(0).astype(int)
+    locked = (prior + earlier) >= lockout_attempts
+    expires = pd.to_datetime(info["expires_at"], utc=True)
+    reused = info["code_key"].duplicated(keep="first")
+    conditions = [
+        locked,
+        invalid,
+        (expires < pd.Timestamp(now)).fillna(False),
+        info["status"] == "revoked",
+        (info["status"] == "redeemed") | reused,
+    ]
+    reasons = [Reason.CODE_LOCKED, Reason.CODE_INVALID, Reason.CODE_EXPIRED,
+               Reason.CODE_REVOKED, Reason.CODE_USED]
+    outcome = np.select([c.to_numpy(dtype=bool) for c in conditions],
+                        [str(r) for r in reasons], default="")
+    out = claims[["claim_key", "first_row", "account", "code_key"]].copy()
+    out["outcome"] = pd.Series(outcome, index=claims.index).replace("", None).astype(object)
+    out["owned"] = (owned & ~locked).to_numpy()
+    out["serial_numbers"] = info["serial_numbers"].to_numpy()
+    return out
+
+
+def uncovered_serials(lines: pd.DataFrame, covered: pd.Series) -> pd.Series:
+    """Per SN line (``row``, ``serial_number``, ``code_key``): True where the code names
+    the SNs it covers and this SN is not among them. ``covered`` maps code_key to the
+    ``;``-separated list (blank = any SN of the account)."""
+    allowed = lines["code_key"].map(covered).fillna("")
+    pairs = pd.DataFrame({"code_key": covered.index, "sns": covered.fillna("").to_numpy()})
+    pairs = pairs.assign(serial_number=pairs["sns"].str.upper().str.split(r"[;,\s]+"))
+    pairs = pairs.explode("serial_number")
+    pairs = pairs[pairs["serial_number"].notna() & (pairs["serial_number"] != "")]
+    known = pd.MultiIndex.from_frame(pairs[["code_key", "serial_number"]])
+    here = pd.MultiIndex.from_frame(lines[["code_key", "serial_number"]])
+    return pd.Series((allowed != "").to_numpy() & ~here.isin(known), index=lines.index)

@@ -1,0 +1,78 @@
+"""Echoing untrusted values back safely: spreadsheet formulas, XML-illegal characters, markdown.
+
+A value a submitter sent may reach Excel again (our report, or a CSV they open), the Prefect
+UI (markdown) or an e-mail. Everything here is pure and idempotent enough to apply anywhere.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date, datetime, time
+from typing import Any
+
+#: A text cell starting with one of these may be run as a formula by Excel, LibreOffice or
+#: Google Sheets (OWASP "CSV injection"); the full-width forms are folded by some locales.
+FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+
+# Characters XML 1.0 cannot carry (openpyxl raises IllegalCharacterError on them).
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+_WHITESPACE_RUN = re.compile(r"\s+")
+
+
+def escape_formula(value: Any) -> Any:
+    """Prefix a string that a spreadsheet could run as a formula with ``'``.
+
+    Non-strings come back unchanged: numbers and dates cannot carry a formula.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def xml_safe(text: str) -> str:
+    """Replace characters that cannot be stored in an .xlsx with U+FFFD."""
+    return _XML_ILLEGAL.sub("\ufffd", text)
+
+
+def escape_markdown(text: Any) -> str:
+    """One-line text for a markdown table cell: specials backslash-escaped, no newlines."""
+    flat = _WHITESPACE_RUN.sub(" ", as_text(text)).strip()
+    return _MD_SPECIAL.sub(r"\\\1", flat)
+
+
+def is_blank(value: Any) -> bool:
+    """None, NaN, NaT and pd.NA: what a blank cell can look like after pandas."""
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    # pd.NaT and pd.NA without importing pandas here: both are their type's only instance
+    return type(value).__name__ in {"NaTType", "NAType"}
+
+
+def as_text(value: Any) -> str:
+    """A sent value as the text the submitter would recognise (no escaping)."""
+    if is_blank(value):
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, datetime):
+        if value.time() == time(0) and value.tzinfo is None:
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    return str(value)
+
+
+def safe_text(value: Any) -> str:
+    """``as_text`` escaped for a CSV or spreadsheet cell."""
+    return escape_formula(as_text(value))

@@ -1,0 +1,246 @@
+"""What a batch report says: the input, its issues as lines, counts, and the short summaries.
+
+The xlsx and csv writers build on ``issue_lines``; ``summary_markdown`` and ``issue_table``
+feed the Prefect artifacts and the e-mail reply.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from rma.batch import SheetData
+from rma.columns import CANONICAL, LABELS
+from rma.reasons import MESSAGES, Reason, is_warning
+from rma.reports.escape import as_text, escape_markdown, is_blank
+
+MAX_IDS_IN_SUMMARY = 50
+MAX_LINES_IN_SUMMARY = 20
+
+
+@dataclass
+class ReportInput:
+    sheet: SheetData  # the rows as sent
+    issues: pd.DataFrame  # errors and warnings (issue frame)
+    rejected_rows: list[int]  # every sheet row of every rejected claim
+    claim_of_row: dict[int, str]  # sheet row -> claim label, e.g. "C-9" or "row 5"
+    claims_accepted: int
+    claims_rejected: int
+    claim_ids: list[str]  # accepted claim ids RMA-YYYY-NNNNNN
+    batch_id: str
+    account_id: str | None
+
+
+@dataclass(frozen=True)
+class IssueLine:
+    """One issue, resolved against the sheet as sent."""
+
+    row: int | None
+    column: str  # as in the issue frame: canonical, an original header, or "" (row-level)
+    header: str  # the submitter's header for that column, "" when the file has none
+    code: str
+    message: str
+    value: Any  # the cell as sent when there is one, else the issue's own value
+    warning: bool
+    file_level: bool  # not about a data row: header row, no row, or a row not in the sheet
+
+    @property
+    def label(self) -> str:
+        return LABELS.get(self.column, self.column)
+
+    def plain(self) -> str:
+        """'<Label>: <message>', with 'Warning – ' in front for warnings."""
+        text = f"{self.label}: {self.message}" if self.column else self.message
+        return f"Warning – {text}" if self.warning else text
+
+
+@dataclass(frozen=True)
+class ReasonCount:
+    code: str
+    warning: bool
+    issues: int
+    claims: int
+    meaning: str
+
+
+def _row_number(value: Any) -> int | None:
+    return None if is_blank(value) else int(value)
+
+
+def _column_name(value: Any) -> str:
+    return "" if is_blank(value) else str(value)
+
+
+def header_map(sheet: SheetData) -> dict[str, str]:
+    """Canonical column -> the submitter's header (first one, if several map to it)."""
+    out: dict[str, str] = {}
+    for header, canonical in sheet.columns.items():
+        out.setdefault(canonical, header)
+    return out
+
+
+def header_for(sheet: SheetData, column: str, headers: dict[str, str]) -> str:
+    if not column:
+        return ""
+    if column in CANONICAL:
+        return headers.get(column, "")
+    return column if column in sheet.sent.columns else ""
+
+
+def cell_value(sheet: SheetData, row: int | None, header: str) -> Any:
+    if row is None or not header or row not in sheet.sent.index:
+        return None
+    return sheet.sent.at[row, header]
+
+
+def issue_lines(report: ReportInput) -> list[IssueLine]:
+    """Every issue in sheet-row order (file-level ones without a row first), order kept."""
+    sheet = report.sheet
+    headers = header_map(sheet)
+    lines: list[IssueLine] = []
+    for rec in report.issues.to_dict("records"):
+        row = _row_number(rec.get("row"))
+        column = _column_name(rec.get("column"))
+        code = str(rec.get("code"))
+        header = header_for(sheet, column, headers)
+        in_sheet = row is not None and row in sheet.sent.index
+        message = rec.get("message")
+        if is_blank(message) or not str(message).strip():
+            message = meaning(code) or code
+        value = cell_value(sheet, row, header) if in_sheet and header else rec.get("value")
+        lines.append(
+            IssueLine(
+                row=row,
+                column=column,
+                header=header,
+                code=code,
+                message=str(message),
+                value=None if is_blank(value) else value,
+                warning=is_warning(code),
+                file_level=not in_sheet or row == sheet.header_row,
+            )
+        )
+    lines.sort(key=lambda line: -1 if line.row is None else line.row)
+    return lines
+
+
+def meaning(code: str) -> str:
+    """The plain words for a reason code ('' for a code outside the closed list)."""
+    return MESSAGES[Reason(code)] if code in Reason.__members__ else ""
+
+
+def claim_label(report: ReportInput, row: int) -> str:
+    return report.claim_of_row.get(row, f"row {row}")
+
+
+def reason_counts(report: ReportInput, lines: list[IssueLine]) -> list[ReasonCount]:
+    """Per code: issues and distinct claims; errors first, most frequent first."""
+    issues: Counter[str] = Counter()
+    claims: dict[str, set[str]] = defaultdict(set)
+    for line in lines:
+        issues[line.code] += 1
+        if not line.file_level and line.row is not None:
+            claims[line.code].add(claim_label(report, line.row))
+    out = [
+        ReasonCount(
+            code=code,
+            warning=is_warning(code),
+            issues=n,
+            claims=len(claims[code]),
+            meaning=meaning(code),
+        )
+        for code, n in issues.items()
+    ]
+    out.sort(key=lambda rc: (rc.warning, -rc.issues, rc.code))
+    return out
+
+
+def records(report: ReportInput, lines: list[IssueLine]) -> list[dict[str, Any]]:
+    """The rows of rejections.csv and the Prefect table (unescaped text)."""
+    sheet = report.sheet
+    headers = header_map(sheet)
+    ref_header = headers.get("claim_ref", "")
+    sn_header = headers.get("serial_number", "")
+    out = []
+    for line in lines:
+        row = None if line.file_level else line.row
+        out.append(
+            {
+                "sheet": sheet.sheet,
+                "row": line.row,
+                "claim_ref": as_text(cell_value(sheet, row, ref_header)),
+                "serial_number": as_text(cell_value(sheet, row, sn_header)),
+                "column": line.column,
+                "value": as_text(line.value),
+                "code": line.code,
+                "message": line.message,
+            }
+        )
+    return out
+
+
+def issue_table(report: ReportInput) -> list[dict]:
+    """Rows for a Prefect table artifact: sheet,row,claim_ref,serial_number,column,code,message."""
+    keys = ("sheet", "row", "claim_ref", "serial_number", "column", "code", "message")
+    return [{k: rec[k] for k in keys} for rec in records(report, issue_lines(report))]
+
+
+def _id_list(ids: list[str]) -> str:
+    shown = ", ".join(escape_markdown(i) for i in ids[:MAX_IDS_IN_SUMMARY])
+    more = len(ids) - MAX_IDS_IN_SUMMARY
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(escape_markdown(v) for v in row) + " |" for row in rows]
+    return out
+
+
+def summary_markdown(report: ReportInput) -> str:
+    sheet = report.sheet
+    lines = issue_lines(report)
+    row_lines = [line for line in lines if not line.file_level]
+    file_notes = [line for line in lines if line.file_level]
+    errors = sum(not line.warning for line in lines)
+    md = [
+        f"# Claim batch {escape_markdown(sheet.source.name)}",
+        "",
+        f"- Batch: {escape_markdown(report.batch_id)}",
+        f"- Account: {escape_markdown(report.account_id or '(from each row)')}",
+        f"- Sheet: {escape_markdown(sheet.sheet)}",
+        f"- Claims accepted: **{report.claims_accepted}**",
+        f"- Claims rejected: **{report.claims_rejected}**",
+        f"- Errors: {errors}, warnings: {len(lines) - errors}",
+    ]
+    if report.claim_ids:
+        md.append(f"- Accepted claim IDs: {_id_list(report.claim_ids)}")
+    counts = reason_counts(report, lines)
+    if counts:
+        md += ["", "## Reasons", ""]
+        md += _table(
+            ["Code", "Kind", "Count", "Claims", "Meaning"],
+            [[c.code, "warning" if c.warning else "error", c.issues, c.claims, c.meaning]
+             for c in counts],
+        )
+    if row_lines:
+        md += ["", "## Issues by row", ""]
+        md += _table(
+            ["Row", "Column", "Code", "Message"],
+            [[line.row, line.column, line.code,
+              f"Warning – {line.message}" if line.warning else line.message]
+             for line in row_lines[:MAX_LINES_IN_SUMMARY]],
+        )
+        more = len(row_lines) - MAX_LINES_IN_SUMMARY
+        if more > 0:
+            md += ["", f"… and {more} more in the attached report."]
+    if file_notes:
+        md += ["", "## File-level notes", ""]
+        md += _table(
+            ["Row", "Column", "Code", "Message"],
+            [[line.row or "", line.column, line.code, line.message] for line in file_notes],
+        )
+    return "\n".join(md) + "\n"

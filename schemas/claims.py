@@ -1,0 +1,82 @@
+"""The two claim schemas of SPEC §4: what was sent (step 1) and the resolved claim (step 6).
+
+Both validate text-only frames (see ``rma.normalise``) indexed by the sheet row the
+submitter sees. Every check is named by the reason code it stands for, so a failure maps
+straight to a rejection (``schemas.failures``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+
+import pandera.pandas as pa
+
+from rma.columns import (
+    CANONICAL,
+    COUNTRY_COLUMNS,
+    DATE_COLUMNS,
+    EMAIL_COLUMNS,
+    MAX_LENGTH,
+    MIN_FAULT_DESCRIPTION,
+    PHONE_COLUMNS,
+    REQUIRED_AFTER_PREFILL,
+)
+from rma.reasons import Reason
+from schemas import checks
+
+FUTURE = f"{Reason.INVALID_DATE}:future"
+ORDER = f"{Reason.INVALID_DATE}:order"
+LENGTH = f"{Reason.INVALID_TEXT}:length"
+CONTROL = f"{Reason.INVALID_TEXT}:control"
+
+
+def _check(fn, code: str) -> pa.Check:
+    return pa.Check(fn, name=code, error=code)
+
+
+def _column_checks(name: str, today: dt.date) -> list[pa.Check]:
+    if name in DATE_COLUMNS:
+        return [_check(checks.real_date, Reason.INVALID_DATE),
+                _check(checks.not_after(today), FUTURE)]
+    shortest = MIN_FAULT_DESCRIPTION if name == "fault_description" else 0
+    found = [_check(checks.text_length(MAX_LENGTH[name], shortest), LENGTH),
+             _check(checks.no_control_chars, CONTROL)]
+    if name == "serial_number":
+        found.append(_check(checks.serial_numbers_valid, Reason.INVALID_SERIAL_NUMBER))
+    elif name in EMAIL_COLUMNS:
+        found.append(_check(checks.matches(checks.EMAIL_PATTERN), Reason.INVALID_EMAIL))
+    elif name in PHONE_COLUMNS:
+        found.append(_check(checks.matches(checks.E164_PATTERN), Reason.INVALID_PHONE))
+    elif name in COUNTRY_COLUMNS:
+        found.append(_check(checks.is_country, Reason.INVALID_COUNTRY))
+    return found
+
+
+@cache
+def raw_claims_schema(today: dt.date) -> pa.DataFrameSchema:
+    """Step 1: every value that was sent has the right form (blanks are step 6's business)."""
+    return pa.DataFrameSchema(
+        {name: pa.Column(object, checks=_column_checks(name, today), nullable=True,
+                         required=False)
+         for name in CANONICAL},
+        checks=[pa.Check(checks.fault_not_before_installation, name=ORDER, error=ORDER)],
+        name="raw_claims",
+    )
+
+
+@cache
+def resolved_claims_schema() -> pa.DataFrameSchema:
+    """Step 6: after prefill, every required field has a value."""
+    return pa.DataFrameSchema(
+        {
+            name: pa.Column(
+                object,
+                nullable=name not in REQUIRED_AFTER_PREFILL,
+                checks=[_check(checks.text_length(MAX_LENGTH[name], MIN_FAULT_DESCRIPTION),
+                               LENGTH)] if name == "fault_description" else [],
+            )
+            for name in CANONICAL
+        },
+        name="resolved_claims",
+    )
