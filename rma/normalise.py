@@ -118,6 +118,7 @@ def _iso_dates(column: pd.Series) -> pd.Series:
             continue
         found = text[parts.fillna(False).astype(bool)].str.extract(pattern)
         iso = (found["y"] + "-" + found["m"].str.zfill(2) + "-" + found["d"].str.zfill(2))
+        iso = iso[pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce").notna()]
         out.loc[iso.index] = iso.astype(object)
     return out
 

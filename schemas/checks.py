@@ -61,8 +61,9 @@ def not_after(day: dt.date):
 
 
 def fault_not_before_installation(frame: pd.DataFrame) -> pd.Series:
+    """Only two real dates are compared; an unreadable one is ``real_date``'s to report."""
     fault, installed = frame["fault_date"], frame["installation_date"]
-    both = fault.notna() & installed.notna()
+    both = fault.notna() & installed.notna() & real_date(fault) & real_date(installed)
     return ~both | (fault.astype(str) >= installed.astype(str))
 
 

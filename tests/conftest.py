@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 
-import pytest
-import sqlalchemy as sa
+# Prefect reads its settings once, at import: give the test session its own home, quiet logs
+# and no telemetry heartbeat (which trips "database is locked" on the ephemeral SQLite API).
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="rma-prefect-home-"))
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+import pytest  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get(
     "RMA_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

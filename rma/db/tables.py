@@ -34,7 +34,7 @@ ID_LEN = 64
 SHORT = 16
 
 
-def _is_missing(value: Any) -> bool:
+def is_missing(value: Any) -> bool:
     """None, NaN, NaT or pd.NA (without importing pandas)."""
     if value is None:
         return True
@@ -53,7 +53,7 @@ class UTCDateTime(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: sa.Dialect) -> datetime | None:
-        if _is_missing(value):
+        if is_missing(value):
             return None
         if isinstance(value, str):
             value = datetime.fromisoformat(value)
@@ -81,7 +81,7 @@ class ISODate(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: sa.Dialect) -> date | None:
-        if _is_missing(value):
+        if is_missing(value):
             return None
         if isinstance(value, datetime):
             return value.date()

@@ -39,7 +39,9 @@ def code_outcomes(claims: pd.DataFrame, codes: pd.DataFrame, prior_invalid: dict
     prior = info["account"].map(prior_invalid).fillna(0).astype(int)
     locked = (prior + earlier) >= lockout_attempts
     expires = pd.to_datetime(info["expires_at"], utc=True)
-    reused = info["code_key"].duplicated(keep="first")
+    # a code is used by the first claim of its own account that gives it; another
+    # account's try (CODE_INVALID) uses nothing
+    reused = owned & info["code_key"].where(owned).duplicated(keep="first")
     conditions = [
         locked,
         invalid,

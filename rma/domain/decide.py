@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from rma.columns import CANONICAL, PREFILL_FIELDS
+from rma.columns import CANONICAL, LINE_COLUMNS, PREFILL_FIELDS
 from rma.domain.accounts import account_usable, filing_account, may_file_without_code
 from rma.domain.claims import claim_keys, first_row_of_claim, serial_lines
 from rma.domain.codes import code_keys, code_outcomes, uncovered_serials
@@ -118,14 +118,14 @@ def decide(rows: pd.DataFrame, format_issues: pd.DataFrame, origin: str | None,
         found.append(issues_where(row_outcome == reason, "rma_code", Reason(reason),
                                   values=rows["rma_code"].where(rows["rma_code"].notna(),
                                                                 claim_code)))
-    owned_keys = keys.map(outcomes.set_index("claim_key")["owned"]).fillna(False).astype(bool)
+    owned_keys = keys.map(outcomes.set_index("claim_key")["owned"]).eq(True)
     prefill_code = claim_code.where(owned_keys, None)
 
     registered = _registered_fields(ref.codes).reindex(prefill_code.to_numpy())
     registered.index = rows.index
     resolved, prefill_warnings = prefill(rows, registered)
     found.append(prefill_warnings)
-    found.append(validate(resolved_claims_schema(), resolved[list(CANONICAL)]))
+    found.append(validate(resolved_claims_schema(), _claim_view(resolved, keys)))
 
     lines = serial_lines(resolved["serial_number"])
     lines["claim_key"] = lines["row"].map(keys)
@@ -156,6 +156,15 @@ def decide(rows: pd.DataFrame, format_issues: pd.DataFrame, origin: str | None,
             [Reason.CODE_INVALID, Reason.CODE_LOCKED]),
             ["account", "code_key", "outcome"]].rename(columns={"account": "account_id"}),
     )
+
+
+def _claim_view(resolved: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
+    """Each row as the claim it belongs to (step 6 checks the claim, not the row): claim
+    fields take the first non-blank value among the claim's rows; SNs stay per line."""
+    claim_fields = [c for c in CANONICAL if c not in LINE_COLUMNS]
+    view = resolved[list(CANONICAL)].copy()
+    view[claim_fields] = resolved[claim_fields].groupby(keys).transform("first")
+    return view.astype(object).where(view.notna(), None)
 
 
 def _line_issue(lines: pd.DataFrame, code: Reason) -> pd.DataFrame:

@@ -21,7 +21,7 @@ def duplicate_issues(lines: pd.DataFrame, rows: pd.DataFrame, open_serials: pd.D
                      "The serial number " + sns + " appears more than once in this file."),
         _line_issues(lines, open_claim.notna(), Reason.SN_OPEN_CLAIM,
                      "The serial number " + sns + " already has an open claim ("
-                     + open_claim.fillna("").astype(str) + ")."),
+                     + open_claim.astype(object).fillna("").astype(str) + ")."),
     ]
     if len(posted_refs):
         posted = pd.MultiIndex.from_frame(posted_refs[["account_id", "claim_ref"]].astype(str))

@@ -15,7 +15,11 @@ from rma.reasons import Reason
 
 
 def _same(a: pd.Series, b: pd.Series) -> pd.Series:
-    fold = lambda s: s.astype("string").str.strip().str.casefold()  # noqa: E731
+    """Equal ignoring case and whitespace: ``10 115`` is ``10115``, ``anna  schmidt`` is
+    ``Anna Schmidt``."""
+    def fold(s: pd.Series) -> pd.Series:
+        return s.astype("string").str.replace(r"\s+", "", regex=True).str.casefold()
+
     return (fold(a) == fold(b)).fillna(False).astype(bool)
 
 

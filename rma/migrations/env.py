@@ -4,6 +4,14 @@ The caller passes an open connection in ``config.attributes["connection"]``; wit
 engine is made from ``sqlalchemy.url`` with ``rma.db.engine.make_engine`` (so SQLite file paths
 and ``postgres://`` URLs work the same as in the application). No logging setup here: the
 caller decides how loud Alembic is.
+
+A new revision, after changing rma/db/tables.py::
+
+    from alembic import command
+    from rma.db.engine import alembic_config
+    command.revision(alembic_config("sqlite:///scratch.db"), message="...", autogenerate=True)
+
+(run it against a scratch database upgraded to head; review the generated file.)
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from rma.reports.csv import CSV_COLUMNS, write_csv
@@ -39,9 +40,10 @@ def write_reports(report: ReportInput, out_dir: Path, stem: str) -> dict[str, Pa
         raise ValueError(f"unusable report file stem: {stem!r}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    lines = issue_lines(report)
     writers: dict[str, Callable[[ReportInput, Path], None]] = {
-        "xlsx": write_xlsx,
-        "csv": write_csv,
+        "xlsx": partial(write_xlsx, lines=lines),
+        "csv": partial(write_csv, lines=lines),
     }
     paths = {}
     for kind, writer in writers.items():

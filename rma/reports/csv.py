@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from rma.reports.escape import escape_formula
-from rma.reports.summary import ReportInput, issue_lines, records
+from rma.reports.summary import IssueLine, ReportInput, issue_lines, records
 
 CSV_COLUMNS = ("sheet", "row", "claim_ref", "serial_number", "column", "value", "code", "message")
 
@@ -18,10 +18,12 @@ def _field(name: str, value: Any) -> Any:
     return value if name == "row" else escape_formula(str(value))
 
 
-def write_csv(report: ReportInput, path: Path) -> None:
+def write_csv(report: ReportInput, path: Path, lines: list[IssueLine] | None = None) -> None:
+    if lines is None:
+        lines = issue_lines(report)
     # utf-8-sig: the BOM makes Excel open it as UTF-8 instead of the local code page
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(CSV_COLUMNS)
-        for rec in records(report, issue_lines(report)):
+        for rec in records(report, lines):
             writer.writerow([_field(name, rec[name]) for name in CSV_COLUMNS])

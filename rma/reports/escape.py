@@ -17,7 +17,9 @@ FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r", "＝", "＋
 
 # Characters XML 1.0 cannot carry (openpyxl raises IllegalCharacterError on them).
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+# Only what can break a table or make a link, image or HTML; intra-word _ and * stay as they
+# are so codes like CODE_INVALID read well in plain-text e-mail too.
+_MD_SPECIAL = re.compile(r"([\\`\[\]<>|])")
 _WHITESPACE_RUN = re.compile(r"\s+")
 
 

@@ -53,7 +53,9 @@ class IssueLine:
 
     def plain(self) -> str:
         """'<Label>: <message>', with 'Warning – ' in front for warnings."""
-        text = f"{self.label}: {self.message}" if self.column else self.message
+        label = self.label
+        prefixed = not self.column or self.message.casefold().startswith(label.casefold())
+        text = self.message if prefixed else f"{label}: {self.message}"
         return f"Warning – {text}" if self.warning else text
 
 
@@ -90,27 +92,39 @@ def header_for(sheet: SheetData, column: str, headers: dict[str, str]) -> str:
     return column if column in sheet.sent.columns else ""
 
 
-def cell_value(sheet: SheetData, row: int | None, header: str) -> Any:
-    if row is None or not header or row not in sheet.sent.index:
-        return None
-    return sheet.sent.at[row, header]
+class SentCells:
+    """O(1) access to the sent cells by (sheet row, header); ``.at`` is too slow per issue."""
+
+    def __init__(self, sent: pd.DataFrame) -> None:
+        self._position = {row: i for i, row in enumerate(sent.index)}
+        self._columns = {h: sent[h].to_numpy(dtype=object) for h in sent.columns}
+
+    def has_row(self, row: int | None) -> bool:
+        return row is not None and row in self._position
+
+    def get(self, row: int | None, header: str) -> Any:
+        if row is None or not header or header not in self._columns:
+            return None
+        position = self._position.get(row)
+        return None if position is None else self._columns[header][position]
 
 
 def issue_lines(report: ReportInput) -> list[IssueLine]:
-    """Every issue in sheet-row order (file-level ones without a row first), order kept."""
+    """Every issue, ordered by row (none first), then row-level first, then by sheet column."""
     sheet = report.sheet
     headers = header_map(sheet)
+    cells = SentCells(sheet.sent)
     lines: list[IssueLine] = []
     for rec in report.issues.to_dict("records"):
         row = _row_number(rec.get("row"))
         column = _column_name(rec.get("column"))
         code = str(rec.get("code"))
         header = header_for(sheet, column, headers)
-        in_sheet = row is not None and row in sheet.sent.index
+        in_sheet = cells.has_row(row)
         message = rec.get("message")
         if is_blank(message) or not str(message).strip():
             message = meaning(code) or code
-        value = cell_value(sheet, row, header) if in_sheet and header else rec.get("value")
+        value = cells.get(row, header) if in_sheet and header else rec.get("value")
         lines.append(
             IssueLine(
                 row=row,
@@ -123,7 +137,16 @@ def issue_lines(report: ReportInput) -> list[IssueLine]:
                 file_level=not in_sheet or row == sheet.header_row,
             )
         )
-    lines.sort(key=lambda line: -1 if line.row is None else line.row)
+    position = {header: i for i, header in enumerate(sheet.sent.columns)}
+
+    def order(line: IssueLine) -> tuple[int, int]:
+        # by row; within a row: row-level first, then the sheet's column order
+        row = -1 if line.row is None else line.row
+        if not line.column:
+            return row, -1
+        return row, position.get(line.header, len(position))
+
+    lines.sort(key=order)
     return lines
 
 
@@ -162,6 +185,7 @@ def records(report: ReportInput, lines: list[IssueLine]) -> list[dict[str, Any]]
     """The rows of rejections.csv and the Prefect table (unescaped text)."""
     sheet = report.sheet
     headers = header_map(sheet)
+    cells = SentCells(sheet.sent)
     ref_header = headers.get("claim_ref", "")
     sn_header = headers.get("serial_number", "")
     out = []
@@ -171,8 +195,8 @@ def records(report: ReportInput, lines: list[IssueLine]) -> list[dict[str, Any]]
             {
                 "sheet": sheet.sheet,
                 "row": line.row,
-                "claim_ref": as_text(cell_value(sheet, row, ref_header)),
-                "serial_number": as_text(cell_value(sheet, row, sn_header)),
+                "claim_ref": as_text(cells.get(row, ref_header)),
+                "serial_number": as_text(cells.get(row, sn_header)),
                 "column": line.column,
                 "value": as_text(line.value),
                 "code": line.code,
@@ -223,16 +247,24 @@ def summary_markdown(report: ReportInput) -> str:
         md += ["", "## Reasons", ""]
         md += _table(
             ["Code", "Kind", "Count", "Claims", "Meaning"],
-            [[c.code, "warning" if c.warning else "error", c.issues, c.claims, c.meaning]
-             for c in counts],
+            [
+                [c.code, "warning" if c.warning else "error", c.issues, c.claims, c.meaning]
+                for c in counts
+            ],
         )
     if row_lines:
         md += ["", "## Issues by row", ""]
         md += _table(
             ["Row", "Column", "Code", "Message"],
-            [[line.row, line.column, line.code,
-              f"Warning – {line.message}" if line.warning else line.message]
-             for line in row_lines[:MAX_LINES_IN_SUMMARY]],
+            [
+                [
+                    line.row,
+                    line.column,
+                    line.code,
+                    f"Warning – {line.message}" if line.warning else line.message,
+                ]
+                for line in row_lines[:MAX_LINES_IN_SUMMARY]
+            ],
         )
         more = len(row_lines) - MAX_LINES_IN_SUMMARY
         if more > 0:

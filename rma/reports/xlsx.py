@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +41,9 @@ MAX_CELL_CHARS = 32_767
 WIDTH_SAMPLE_ROWS = 500
 
 
-def write_xlsx(report: ReportInput, path: Path) -> None:
-    lines = issue_lines(report)
+def write_xlsx(report: ReportInput, path: Path, lines: list[IssueLine] | None = None) -> None:
+    if lines is None:
+        lines = issue_lines(report)
     wb = Workbook(write_only=True)
     _write_rejections(wb.create_sheet(REJECTIONS_SHEET), report, lines)
     _write_summary(wb.create_sheet(SUMMARY_SHEET), report, lines)
@@ -63,18 +64,17 @@ def xlsx_value(value: Any) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else as_text(value)
     if isinstance(value, datetime):
-        return value.replace(tzinfo=None)  # Excel has no time zones
-    if hasattr(value, "isoformat"):  # date, time
+        value = value.replace(tzinfo=None)  # Excel has no time zones
+        # a plain date shows as yyyy-mm-dd rather than with a 00:00:00 tail
+        return value.date() if value.time() == time(0) else value
+    if isinstance(value, date | time):
         return value
     return xml_safe(escape_formula(as_text(value)))[:MAX_CELL_CHARS]
 
 
 def _cell(ws: WriteOnlyWorksheet, value: Any, **style: Any) -> WriteOnlyCell:
+    """A styled cell. Unstyled values go to ``append`` as they are: much cheaper there."""
     cell = WriteOnlyCell(ws, value=xlsx_value(value))
-    if isinstance(cell.value, datetime) and cell.value == datetime.combine(
-        cell.value.date(), datetime.min.time()
-    ):
-        cell.number_format = "yyyy-mm-dd"
     for name, val in style.items():
         setattr(cell, name, val)
     return cell
@@ -130,7 +130,7 @@ def errors_text(
 def _widths(headers: list[str], rows: list[list[Any]]) -> list[float]:
     widths = []
     for i, header in enumerate(headers):
-        sample = [as_text(r[i]) for r in rows[:WIDTH_SAMPLE_ROWS]]
+        sample = [as_text(r[i]) for r in rows]
         longest = max([len(header), *(len(s) for s in sample)], default=0)
         widths.append(min(max(longest + 2, 8), 50))
     return widths
@@ -138,7 +138,7 @@ def _widths(headers: list[str], rows: list[list[Any]]) -> list[float]:
 
 def _write_rejections(ws: WriteOnlyWorksheet, report: ReportInput, lines: list[IssueLine]) -> None:
     sent = report.sheet.sent
-    headers = [str(h) for h in sent.columns]
+    headers = list(sent.columns)
     rows = report_rows(report, lines)
     by_row: dict[int, list[IssueLine]] = defaultdict(list)
     for line in lines:
@@ -149,8 +149,9 @@ def _write_rejections(ws: WriteOnlyWorksheet, report: ReportInput, lines: list[I
     values = sent.loc[rows].to_numpy(dtype=object).tolist() if rows else []
     errors = [errors_text(report, r, by_row[r], r in rejected, first_error) for r in rows]
 
-    all_headers = ["Row", *headers, "Errors"]
-    widths = _widths(all_headers, [[r, *v, ""] for r, v in zip(rows, values, strict=True)])
+    all_headers = ["Row", *(str(h) for h in headers), "Errors"]
+    sample = [[r, *v, ""] for r, v in zip(rows[:WIDTH_SAMPLE_ROWS], values, strict=False)]
+    widths = _widths(all_headers, sample)
     widths[-1] = min(max(max((len(e) for e in errors), default=0) + 2, 30), 100)
     for i, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
@@ -165,25 +166,26 @@ def _write_rejections(ws: WriteOnlyWorksheet, report: ReportInput, lines: list[I
 def _data_row(
     ws: WriteOnlyWorksheet,
     row: int,
-    headers: list[str],
+    headers: list[Any],
     values: list[Any],
     own: list[IssueLine],
     error_text: str,
-) -> list[WriteOnlyCell]:
-    per_cell: dict[str, list[IssueLine]] = defaultdict(list)
+) -> list[Any]:
+    per_cell: dict[Any, list[IssueLine]] = defaultdict(list)
     for line in own:
         if line.header:
             per_cell[line.header].append(line)
-    cells = [_cell(ws, row)]
+    cells: list[Any] = [row]
     for header, value in zip(headers, values, strict=True):
-        cell = _cell(ws, value)
         marks = per_cell.get(header)
-        if marks:
-            has_error = any(not m.warning for m in marks)
-            cell.fill = ERROR_FILL if has_error else WARNING_FILL
-            cell.comment = _comment(
-                _unique([f"Warning – {m.message}" if m.warning else m.message for m in marks])
-            )
+        if not marks:
+            cells.append(xlsx_value(value))
+            continue
+        has_error = any(not m.warning for m in marks)
+        cell = _cell(ws, value, fill=ERROR_FILL if has_error else WARNING_FILL)
+        cell.comment = _comment(
+            _unique([f"Warning – {m.message}" if m.warning else m.message for m in marks])
+        )
         cells.append(cell)
     cells.append(_cell(ws, error_text, alignment=WRAP))
     return cells
@@ -214,8 +216,12 @@ def _write_summary(ws: WriteOnlyWorksheet, report: ReportInput, lines: list[Issu
         ("Claims accepted", report.claims_accepted),
         ("Claims rejected", report.claims_rejected),
         ("Rows in the Rejections sheet", len(report_rows(report, lines))),
-        ("Accepted claim IDs", f"{len(report.claim_ids)} (listed at the end of this sheet)"
-         if report.claim_ids else "none"),
+        (
+            "Accepted claim IDs",
+            f"{len(report.claim_ids)} (listed at the end of this sheet)"
+            if report.claim_ids
+            else "none",
+        ),
     ]
     for name, value in facts:
         ws.append([_cell(ws, name, font=BOLD), _cell(ws, value)])
@@ -232,8 +238,12 @@ def _write_summary(ws: WriteOnlyWorksheet, report: ReportInput, lines: list[Issu
         table_header(["Row", "Column", "Code", "Kind", "Message", "Value"])
         for line in notes:
             kind = "Warning" if line.warning else "Error"
-            ws.append([_cell(ws, v) for v in
-                       (line.row, line.column, line.code, kind, line.message, line.value)])
+            ws.append(
+                [
+                    _cell(ws, v)
+                    for v in (line.row, line.column, line.code, kind, line.message, line.value)
+                ]
+            )
 
     if report.claim_ids:
         title("Accepted claim IDs")

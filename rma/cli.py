@@ -1,0 +1,243 @@
+"""The command line of SPEC §7. Exit status: 0 every batch processed, 1 a batch could not
+be processed (or another error), 2 wrong usage. Errors are one line, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rma.columns import LABELS, PREFILL_FIELDS
+from rma.errors import ConfigError, RmaError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+CLAIM_SUFFIXES = (".xlsx", ".xlsm", ".csv")
+
+
+def _prefect_defaults() -> None:
+    """Quiet, robust Prefect defaults for command-line runs (the user's settings win)."""
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rma", description="RMA claim intake.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    db = sub.add_parser("db", help="the claims database").add_subparsers(
+        dest="action", required=True, metavar="ACTION")
+    db.add_parser("upgrade", help="create or migrate the database")
+
+    accounts = sub.add_parser("accounts", help="the accounts registry").add_subparsers(
+        dest="action", required=True, metavar="ACTION")
+    accounts.add_parser("import", help="upsert accounts from CSV/XLSX").add_argument(
+        "path", type=Path)
+
+    codes = sub.add_parser("codes", help="RMA codes").add_subparsers(
+        dest="action", required=True, metavar="ACTION")
+    codes.add_parser("import", help="upsert RMA codes from CSV/XLSX").add_argument(
+        "path", type=Path)
+    issue = codes.add_parser("issue", help="issue a new code and print it")
+    issue.add_argument("--account", required=True)
+    issue.add_argument("--sn", action="append", default=[], metavar="SN",
+                       help="an SN the code covers (repeat; none = any SN of the account)")
+    issue.add_argument("--valid-days", type=int, default=None)
+    for field in PREFILL_FIELDS:
+        issue.add_argument("--" + field.replace("_", "-"), dest=field, metavar="VALUE",
+                           help=LABELS[field])
+    codes.add_parser("unlock", help="lift a code lock-out").add_argument("account")
+
+    ingest = sub.add_parser("ingest", help="ingest files or folders, one batch per file")
+    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    ingest.add_argument("--account", default=None)
+    ingest.add_argument("--json", action="store_true")
+
+    run = sub.add_parser("run-inbox", help="the nightly job: every file in the inbox")
+    run.add_argument("--inbox", type=Path, default=None)
+    run.add_argument("--json", action="store_true")
+
+    claims = sub.add_parser("claims", help="posted claims").add_subparsers(
+        dest="action", required=True, metavar="ACTION")
+    listing = claims.add_parser("list", help="list posted claims")
+    listing.add_argument("--account", default=None)
+    listing.add_argument("--json", action="store_true")
+
+    sub.add_parser("template", help="write an .xlsx claim template").add_argument(
+        "path", type=Path)
+    return p
+
+
+def _engine():
+    from rma.config import load_settings
+    from rma.db.engine import ensure_ready, make_engine
+
+    engine = make_engine(load_settings().database_url)
+    ensure_ready(engine)
+    return engine
+
+
+def _expand(paths: Sequence[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*")
+                                if p.is_file() and not p.name.startswith(".")))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise ConfigError(f"{path}: no such file or folder")
+    return files
+
+
+def _print_batches(batches: list[dict[str, Any]], as_json: bool) -> int:
+    from rma.results import BatchResult
+
+    if as_json:
+        print(json.dumps({"batches": batches}, indent=2, default=str))
+    else:
+        if not batches:
+            print("Nothing waiting.")
+        for b in batches:
+            print(BatchResult(**b).line())
+        accepted = sum(b["claims_accepted"] for b in batches)
+        rejected = sum(b["claims_rejected"] for b in batches)
+        failed = sum(b["status"] == "failed" for b in batches)
+        if batches:
+            print(f"{len(batches)} batch(es): {accepted} claims accepted, {rejected} rejected, "
+                  f"{failed} batch(es) failed.")
+    return EXIT_FAILED if any(b["status"] == "failed" for b in batches) else EXIT_OK
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from rma.config import load_settings
+    from rma.inbox import account_folder_of
+
+    files = _expand(args.paths)
+    _engine().dispose()  # fail fast with a clear message when the database is not ready
+    inbox = load_settings().inbox
+    accounts = [args.account or account_folder_of(f, inbox) for f in files]
+    _prefect_defaults()
+    from flows.ingest import ingest_many
+
+    batches = ingest_many([str(f) for f in files], accounts) if files else []
+    return _print_batches(batches, args.json)
+
+
+def cmd_run_inbox(args: argparse.Namespace) -> int:
+    from rma.config import load_settings
+
+    inbox = args.inbox or load_settings().inbox
+    if not inbox.is_dir():
+        raise ConfigError(f"{inbox}: the inbox folder does not exist")
+    _engine().dispose()
+    _prefect_defaults()
+    from flows.ingest import run_inbox
+
+    return _print_batches(run_inbox(str(inbox)), args.json)
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from rma.config import load_settings
+    from rma.db.engine import upgrade
+
+    url = load_settings().database_url
+    upgrade(url)
+    print(f"Database is up to date ({_safe_url(url)}).")
+    return EXIT_OK
+
+
+def _safe_url(url: str) -> str:
+    import sqlalchemy as sa
+
+    return sa.make_url(url).render_as_string(hide_password=True)
+
+
+def cmd_accounts(args: argparse.Namespace) -> int:
+    from rma.db.reference import import_accounts
+
+    engine = _engine()
+    with engine.begin() as conn:
+        result = import_accounts(conn, args.path)
+    print(f"{args.path.name}: {result}")
+    return EXIT_OK
+
+
+def cmd_codes(args: argparse.Namespace) -> int:
+    from rma.config import load_settings
+    from rma.db.reference import import_codes, issue_code, unlock_codes
+
+    engine = _engine()
+    with engine.begin() as conn:
+        if args.action == "import":
+            print(f"{args.path.name}: {import_codes(conn, args.path)}")
+        elif args.action == "issue":
+            fields = {f: getattr(args, f) for f in PREFILL_FIELDS if getattr(args, f)}
+            days = args.valid_days or load_settings().code_validity_days
+            print(issue_code(conn, args.account, args.sn, fields, days))
+        else:
+            unlock_codes(conn, args.account)
+            print(f"Code lock-out lifted for {args.account}.")
+    return EXIT_OK
+
+
+def cmd_claims(args: argparse.Namespace) -> int:
+    from rma.db.repository import ClaimsRepository
+
+    with _engine().connect() as conn:
+        claims = ClaimsRepository(conn).list_claims(args.account)
+    if args.json:
+        print(json.dumps({"claims": claims}, indent=2, default=str))
+        return EXIT_OK
+    if not claims:
+        print("No claims.")
+    for c in claims:
+        print(f"{c['claim_id']}  {c['account_id']:<10} {c['claim_ref'] or '-':<12} "
+              f"{c['status']:<10} {', '.join(c['serial_numbers'])}")
+    return EXIT_OK
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    from rma.template import write_template
+
+    print(f"Claim template written to {write_template(args.path)}")
+    return EXIT_OK
+
+
+COMMANDS = {
+    "ingest": cmd_ingest, "run-inbox": cmd_run_inbox, "db": cmd_db,
+    "accounts": cmd_accounts, "codes": cmd_codes, "claims": cmd_claims,
+    "template": cmd_template,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigError as exc:
+        print(f"rma: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except RmaError as exc:
+        print(f"rma: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("rma: interrupted", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if isinstance(exc, SQLAlchemyError):
+            print(f"rma: database error: {exc.__class__.__name__}: "
+                  f"{str(exc).splitlines()[0]}", file=sys.stderr)
+        else:
+            print(f"rma: unexpected error: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

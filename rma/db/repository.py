@@ -1,0 +1,398 @@
+"""Set-based reads and writes of the claims database, for the decision and posting steps.
+
+Every method issues one statement per kind per batch, never one per row: key lists go to
+SQLite as ``IN (...)`` chunked at ``IN_CHUNK`` and to PostgreSQL as one array parameter
+``= ANY(:keys)`` per ``ARRAY_CHUNK`` keys (3-4x faster there than long IN lists). Large
+inserts go to PostgreSQL through ``COPY`` (about 3x faster than executemany).
+
+Frames come back with fixed columns and dtypes, also when empty: text columns are
+``object`` holding ``str`` or ``None``, timestamps are ``datetime64[us, UTC]``, dates
+are ``object`` holding ``datetime.date`` or ``None``.
+
+Rows handed to the ``insert_*`` methods are dicts of plain Python values (``None`` for null;
+NaN/NaT are also read as null for the date and timestamp columns). ``records(frame)`` turns a
+DataFrame into such dicts, vectorised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.types import TypeDecorator
+
+from rma.columns import PREFILL_FIELDS
+from rma.db.tables import (
+    CLAIM_DATA_COLUMNS,
+    OPEN_PREDICATE,
+    accounts,
+    batch_issues,
+    batches,
+    claim_id_counters,
+    claim_lines,
+    claims,
+    code_attempts,
+    is_missing,
+    rma_codes,
+)
+from rma.reasons import Reason
+
+IN_CHUNK = 5_000
+ARRAY_CHUNK = 50_000
+INSERT_CHUNK = 10_000
+#: From this many rows on, PostgreSQL inserts use COPY instead of executemany.
+COPY_THRESHOLD = 1_000
+
+#: Unique constraints whose violation means "another posting got there first": the caller
+#: rolls back and runs the batch's decision again (then sees the SN/ref/file as taken).
+CONFLICT_CONSTRAINTS: dict[str, str] = {
+    "uq_claim_lines_open_serial": "claim_lines.serial_number",
+    "uq_claims_account_id_claim_ref": "claims.account_id, claims.claim_ref",
+    "uq_batches_sha256": "batches.sha256",
+}
+
+TEXT = "object"
+TIMESTAMP = "datetime64[us, UTC]"
+
+ACCOUNT_FRAME = {"account_id": TEXT, "name": TEXT, "kind": TEXT, "partner_level": TEXT,
+                 "active": "bool", "emails": TEXT}
+CODE_FRAME = {"code_key": TEXT, "code": TEXT, "account_id": TEXT, "serial_numbers": TEXT,
+              "issued_at": TIMESTAMP, "expires_at": TIMESTAMP, "status": TEXT,
+              **{f: TEXT for f in PREFILL_FIELDS}}
+OPEN_SERIAL_FRAME = {"serial_number": TEXT, "claim_id": TEXT}
+CLAIM_REF_FRAME = {"account_id": TEXT, "claim_ref": TEXT, "claim_id": TEXT}
+
+
+class PostingConflict(Exception):
+    """A concurrent posting took a code, an SN, a claim_ref or the file first.
+
+    The transaction is unusable: roll it back and process the batch again from the decision.
+    """
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """True for an IntegrityError raised by one of ``CONFLICT_CONSTRAINTS`` (both dialects)."""
+    if not isinstance(exc, sa.exc.IntegrityError):
+        return False
+    orig = exc.orig
+    diag = getattr(orig, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    if name:  # psycopg
+        return name in CONFLICT_CONSTRAINTS
+    message = str(orig)  # sqlite3: "UNIQUE constraint failed: claims.account_id, claims.claim_ref"
+    if not message.startswith("UNIQUE constraint failed: "):
+        return False
+    return message.removeprefix("UNIQUE constraint failed: ") in CONFLICT_CONSTRAINTS.values()
+
+
+def dialect_insert(conn: sa.Connection, table: sa.Table) -> Any:
+    """The dialect's ``insert`` (with ``on_conflict_do_*``); PostgreSQL and SQLite only."""
+    name = conn.dialect.name
+    if name == "postgresql":
+        return postgresql.insert(table)
+    if name == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"unsupported database dialect {name!r}")
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """DataFrame rows as dicts of plain values, NaN/NaT/NA as ``None`` (vectorised)."""
+    clean = frame.astype(object).where(frame.notna(), None)
+    return clean.to_dict("records")
+
+
+def in_chunks(conn: sa.Connection, column: sa.ColumnElement[Any],
+              values: Iterable[Any]) -> Iterator[sa.ColumnElement[bool]]:
+    """``column IN values`` as one condition per chunk (none at all for no values)."""
+    keys = _distinct(values)
+    if conn.dialect.name == "postgresql":
+        for chunk in _chunks(keys, ARRAY_CHUNK):
+            array = sa.bindparam("keys", list(chunk), type_=postgresql.ARRAY(sa.Text),
+                                 unique=True)
+            yield column == sa.any_(array)
+    else:
+        for chunk in _chunks(keys, IN_CHUNK):
+            yield column.in_(chunk)
+
+
+def _distinct(values: Iterable[Any]) -> list[str]:
+    """Unique non-blank strings, sorted (stable statements, deterministic chunks)."""
+    out = set()
+    for v in values:
+        if is_missing(v):
+            continue
+        text = str(v)
+        if text:
+            out.add(text)
+    return sorted(out)
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _frame(rows: Sequence[Sequence[Any]], spec: dict[str, str]) -> pd.DataFrame:
+    """A frame with exactly ``spec``'s columns and dtypes, built column by column."""
+    data = {}
+    for i, (name, dtype) in enumerate(spec.items()):
+        values = [r[i] for r in rows]
+        if dtype == TIMESTAMP:
+            data[name] = pd.Series(pd.to_datetime(values, utc=True), dtype=TIMESTAMP)
+        else:
+            data[name] = pd.Series(values, dtype=dtype)
+    return pd.DataFrame(data, columns=list(spec))
+
+
+def _iso(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+class ClaimsRepository:
+    """Queries and writes on one Connection (the caller owns the transaction)."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self.conn = conn
+
+    # ------------------------------------------------------------------ reads
+
+    def _select_in(self, columns: list[Any], key: sa.Column, values: Iterable[Any],
+                   *where: Any) -> list[sa.Row]:
+        rows: list[sa.Row] = []
+        for condition in in_chunks(self.conn, key, values):
+            stmt = sa.select(*columns).where(condition, *where)
+            rows.extend(self.conn.execute(stmt).all())
+        return rows
+
+    def find_batch_by_sha(self, sha256: str) -> str | None:
+        stmt = sa.select(batches.c.batch_id).where(batches.c.sha256 == sha256)
+        return self.conn.execute(stmt).scalar_one_or_none()
+
+    def accounts(self, account_ids: Iterable[str]) -> pd.DataFrame:
+        """account_id, name, kind, partner_level, active, emails of the known accounts."""
+        cols = [accounts.c[name] for name in ACCOUNT_FRAME]
+        return _frame(self._select_in(cols, accounts.c.account_id, account_ids), ACCOUNT_FRAME)
+
+    def account_by_email(self, address: str) -> str | None:
+        """The active account that registered ``address`` (case-insensitive).
+
+        None when no active account has it, and also when more than one has (an ambiguous
+        sender must not be able to file on behalf of an account it might not belong to).
+        """
+        address = (address or "").strip().lower()
+        if not address:
+            return None
+        stmt = sa.select(accounts.c.account_id, accounts.c.emails).where(
+            accounts.c.active.is_(True),
+            accounts.c.emails.contains(address, autoescape=True),
+        )
+        found = [r.account_id for r in self.conn.execute(stmt)
+                 if address in r.emails.split(";")]
+        return found[0] if len(found) == 1 else None
+
+    def codes(self, code_keys: Iterable[str]) -> pd.DataFrame:
+        """The codes with these keys (normalised: see ``rma.db.codes.normalise_code``)."""
+        cols = [rma_codes.c[name] for name in CODE_FRAME]
+        rows = self._select_in(cols, rma_codes.c.code_key, code_keys)
+        return _frame(rows, CODE_FRAME)
+
+    def open_serials(self, serial_numbers: Iterable[str]) -> pd.DataFrame:
+        """serial_number, claim_id for the SNs that already have an open claim."""
+        cols = [claim_lines.c.serial_number, claim_lines.c.claim_id]
+        # The literal predicate matches the partial index's WHERE, so SQLite can use it.
+        rows = self._select_in(cols, claim_lines.c.serial_number, serial_numbers,
+                               sa.text(f"claim_lines.{OPEN_PREDICATE}"))
+        return _frame(rows, OPEN_SERIAL_FRAME)
+
+    def posted_claim_refs(self, account_ids: Iterable[str],
+                          claim_refs: Iterable[str]) -> pd.DataFrame:
+        """Posted claims whose account is in ``account_ids`` and ref in ``claim_refs``.
+
+        The two are filtered independently (a batch has one or a few accounts): merge the
+        result on ``["account_id", "claim_ref"]`` to get exact pairs.
+        """
+        refs = _distinct(claim_refs)
+        cols = [claims.c.account_id, claims.c.claim_ref, claims.c.claim_id]
+        rows: list[sa.Row] = []
+        for account_condition in in_chunks(self.conn, claims.c.account_id, account_ids):
+            rows.extend(self._select_in(cols, claims.c.claim_ref, refs, account_condition))
+        return _frame(rows, CLAIM_REF_FRAME)
+
+    def invalid_attempts(self, account_ids: Iterable[str], since: datetime) -> dict[str, int]:
+        """CODE_INVALID attempts per account since ``max(since, code_lock_reset_at)``.
+
+        Every requested account is in the result (0 when it has none).
+        """
+        ids = _distinct(account_ids)
+        counts = dict.fromkeys(ids, 0)
+        ca, a = code_attempts, accounts
+        n = sa.func.count().label("n")
+        for condition in in_chunks(self.conn, ca.c.account_id, ids):
+            stmt = (
+                sa.select(ca.c.account_id, n)
+                .select_from(ca.outerjoin(a, a.c.account_id == ca.c.account_id))
+                .where(
+                    condition,
+                    ca.c.outcome == str(Reason.CODE_INVALID),
+                    ca.c.attempted_at >= since,
+                    sa.or_(a.c.code_lock_reset_at.is_(None),
+                           ca.c.attempted_at >= a.c.code_lock_reset_at),
+                )
+                .group_by(ca.c.account_id)
+            )
+            for account_id, count in self.conn.execute(stmt):
+                counts[account_id] = int(count)
+        return counts
+
+    # ----------------------------------------------------------------- writes
+
+    def allocate_claim_ids(self, year: int, n: int) -> list[str]:
+        """``n`` consecutive ids ``RMA-{year}-{k:06d}`` from the counters table, one statement.
+
+        The upsert locks the year's counter row until the transaction ends, so concurrent
+        postings never share a number; a rolled-back posting gives its numbers back.
+        """
+        if n <= 0:
+            return []
+        ins = dialect_insert(self.conn, claim_id_counters).values(year=year, last=n)
+        stmt = ins.on_conflict_do_update(
+            index_elements=[claim_id_counters.c.year],
+            set_={"last": claim_id_counters.c.last + ins.excluded.last},
+        ).returning(claim_id_counters.c.last)
+        last = self.conn.execute(stmt).scalar_one()
+        return [f"RMA-{year}-{k:06d}" for k in range(last - n + 1, last + 1)]
+
+    def _insert(self, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+        """Core executemany in chunks (COPY for large sets on PostgreSQL).
+
+        Unique violations of ``CONFLICT_CONSTRAINTS`` become PostingConflict.
+        """
+        if not rows:
+            return
+        rows = _uniform(rows)
+        try:
+            if self.conn.dialect.name == "postgresql" and len(rows) >= COPY_THRESHOLD:
+                _copy_rows(self.conn, table, rows)
+            else:
+                stmt = sa.insert(table)
+                for chunk in _chunks(rows, INSERT_CHUNK):
+                    self.conn.execute(stmt, list(chunk))
+        except sa.exc.IntegrityError as exc:
+            if is_conflict(exc):
+                raise PostingConflict(f"{table.name}: {exc.orig}") from exc
+            raise
+
+    def insert_batch(self, record: dict[str, Any]) -> None:
+        self._insert(batches, [record])
+
+    def insert_claims(self, rows: Sequence[dict[str, Any]]) -> None:
+        self._insert(claims, rows)
+
+    def insert_claim_lines(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Rows of claim_id, serial_number, sheet_row (is_open defaults to true)."""
+        self._insert(claim_lines, rows)
+
+    def insert_issues(self, rows: Sequence[dict[str, Any]]) -> None:
+        self._insert(batch_issues, rows)
+
+    def insert_attempts(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Rows of account_id, code_key, attempted_at, outcome (a reason code)."""
+        self._insert(code_attempts, rows)
+
+    def redeem_codes(self, redemptions: Sequence[tuple[str, str]], at: datetime) -> None:
+        """Mark codes redeemed by claims: ``[(code_key, claim_id), ...]``, one executemany.
+
+        Only codes still ``issued`` are updated (row-locked on PostgreSQL until commit). If
+        fewer rows changed than asked, another posting redeemed one first: PostingConflict.
+        Both drivers report the summed rowcount of an executemany (checked in the tests).
+        """
+        if not redemptions:
+            return
+        keys = [key for key, _ in redemptions]
+        if len(set(keys)) != len(keys):
+            # A decision bug, not a race: retrying would fail the same way forever.
+            raise ValueError("one RMA code is redeemed twice in the same batch")
+        stmt = (
+            sa.update(rma_codes)
+            .where(rma_codes.c.code_key == sa.bindparam("k"), rma_codes.c.status == "issued")
+            .values(status="redeemed", redeemed_at=at, redeemed_claim_id=sa.bindparam("cid"))
+        )
+        params = [{"k": key, "cid": claim_id} for key, claim_id in redemptions]
+        result = self.conn.execute(stmt, params)
+        if result.rowcount != len(params):
+            raise PostingConflict(
+                f"{len(params) - result.rowcount} of {len(params)} RMA codes were no longer "
+                "issued (redeemed by a concurrent posting?)"
+            )
+
+    # ------------------------------------------------------------------ listing
+
+    def list_claims(self, account_id: str | None = None) -> list[dict[str, Any]]:
+        """Claims as JSON-ready dicts (SPEC §7), in claim_id order; two queries, not N+1."""
+        claim_cols = ["claim_id", "account_id", "claim_ref", "status", "batch_id",
+                      "submitted_at", "rma_code", *CLAIM_DATA_COLUMNS]
+        stmt = sa.select(*[claims.c[c] for c in claim_cols]).order_by(claims.c.claim_id)
+        lines = (
+            sa.select(claim_lines.c.claim_id, claim_lines.c.serial_number)
+            .join(claims, claims.c.claim_id == claim_lines.c.claim_id)
+            .order_by(claim_lines.c.claim_id, claim_lines.c.sheet_row, claim_lines.c.id)
+        )
+        if account_id is not None:
+            stmt = stmt.where(claims.c.account_id == account_id)
+            lines = lines.where(claims.c.account_id == account_id)
+        serials: dict[str, list[str]] = {}
+        for claim_id, serial in self.conn.execute(lines):
+            serials.setdefault(claim_id, []).append(serial)
+        out = []
+        for row in self.conn.execute(stmt).mappings():
+            item = {c: _iso(row[c]) for c in claim_cols[:7]}
+            item["serial_numbers"] = serials.get(row["claim_id"], [])
+            item.update({c: _iso(row[c]) for c in CLAIM_DATA_COLUMNS})
+            out.append(item)
+        return out
+
+
+def _copy_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+    """``COPY table (cols) FROM STDIN`` on the connection's own transaction (psycopg 3).
+
+    Values pass through the columns' TypeDecorators as they would in an INSERT; NaN/NaT/NA
+    become NULL. Driver integrity errors are re-raised as SQLAlchemy's IntegrityError.
+    """
+    import psycopg
+
+    dialect = conn.dialect
+    names = list(rows[0])
+    quote = dialect.identifier_preparer.quote
+    sql = (f"COPY {dialect.identifier_preparer.format_table(table)} "
+           f"({', '.join(quote(n) for n in names)}) FROM STDIN")
+    decorators = [table.c[n].type if isinstance(table.c[n].type, TypeDecorator) else None
+                  for n in names]
+    pairs = list(zip(names, decorators, strict=True))
+    raw = conn.connection.dbapi_connection
+    try:
+        with raw.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row([
+                    None if is_missing(v := row[n])
+                    else (d.process_bind_param(v, dialect) if d is not None else v)
+                    for n, d in pairs
+                ])
+    except psycopg.errors.IntegrityError as exc:
+        raise sa.exc.IntegrityError(sql, None, exc) from exc
+
+
+def _uniform(rows: Sequence[dict[str, Any]]) -> Sequence[dict[str, Any]]:
+    """Executemany needs the same keys in every row: fill missing ones with None."""
+    first = rows[0].keys()
+    if all(r.keys() == first for r in rows):
+        return rows
+    keys: dict[str, None] = {}
+    for r in rows:
+        keys.update(dict.fromkeys(r))
+    return [{k: r.get(k) for k in keys} for r in rows]

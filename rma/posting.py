@@ -1,0 +1,94 @@
+"""Turn a decision into database rows and post them through the repository (one batch)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from rma.batch import SheetData
+from rma.columns import CANONICAL
+from rma.db.repository import ClaimsRepository
+from rma.domain.decide import Decision
+from rma.reasons import WARNINGS
+
+#: Canonical columns stored on the claim itself (the rest have columns of their own).
+CLAIM_FIELDS = [c for c in CANONICAL
+                if c not in ("serial_number", "account_id", "claim_ref", "rma_code")]
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as dicts with None for blanks (what executemany wants)."""
+    clean = frame.astype(object).where(frame.notna(), None)
+    return clean.to_dict("records")
+
+
+def claim_rows(decision: Decision, claim_ids: list[str], batch_id: str, now: dt.datetime
+               ) -> pd.DataFrame:
+    accepted = decision.accepted
+    out = pd.DataFrame({
+        "claim_id": claim_ids,
+        "batch_id": batch_id,
+        "account_id": accepted["account"].to_numpy(),
+        "claim_ref": accepted["claim_ref"].to_numpy(),
+        "status": "submitted",
+        "submitted_at": now,
+        "rma_code": accepted["code_key"].to_numpy(),
+        "first_row": accepted["first_row"].astype(int).to_numpy(),
+    })
+    for column in CLAIM_FIELDS:
+        out[column] = accepted[column].to_numpy()
+    return out
+
+
+def line_rows(decision: Decision, claim_ids: list[str]) -> pd.DataFrame:
+    id_of = dict(zip(decision.accepted["claim_key"], claim_ids, strict=True))
+    lines = decision.lines
+    return pd.DataFrame({
+        "claim_id": lines["claim_key"].map(id_of).to_numpy(),
+        "serial_number": lines["serial_number"].to_numpy(),
+        "sheet_row": lines["row"].astype(int).to_numpy(),
+        "is_open": True,
+    })
+
+
+def issue_rows(decision: Decision, sheet: SheetData, batch_id: str) -> pd.DataFrame:
+    issues = decision.issues
+    rows = decision.rows
+    return pd.DataFrame({
+        "batch_id": batch_id,
+        "sheet": sheet.sheet,
+        "row": issues["row"].astype(int).to_numpy(),
+        "claim_ref": issues["row"].map(rows["claim_ref"]).to_numpy(),
+        "serial_number": issues["row"].map(rows["serial_number"]).to_numpy(),
+        "column": issues["column"].to_numpy(),
+        "code": issues["code"].to_numpy(),
+        "message": issues["message"].to_numpy(),
+        "value": issues["value"].map(lambda v: None if v is None or v != v else str(v),
+                                     na_action="ignore").to_numpy(),
+        "severity": issues["code"].map(lambda c: "warning" if c in WARNINGS else "error")
+        .to_numpy(),
+    })
+
+
+def post_decision(repo: ClaimsRepository, decision: Decision, claim_ids: list[str],
+                  sheet: SheetData, batch_id: str, source: str, account_id: str | None,
+                  sha256: str, now: dt.datetime) -> None:
+    """Insert the batch, its accepted claims and SN lines, redeem their codes, log code
+    attempts and store every issue. The caller's transaction makes it all-or-nothing."""
+    repo.insert_batch({
+        "batch_id": batch_id, "sha256": sha256, "source": source, "account_id": account_id,
+        "sheet": sheet.sheet, "file_format": sheet.file_format, "received_at": now,
+        "claims_accepted": decision.claims_accepted,
+        "claims_rejected": decision.claims_rejected, "status": "posted",
+    })
+    claims = claim_rows(decision, claim_ids, batch_id, now)
+    repo.insert_claims(_records(claims))
+    repo.insert_claim_lines(_records(line_rows(decision, claim_ids)))
+    coded = claims[claims["rma_code"].notna()]
+    if len(coded):
+        repo.redeem_codes(list(zip(coded["rma_code"], coded["claim_id"], strict=True)), now)
+    if len(decision.attempts):
+        attempts = decision.attempts.assign(attempted_at=now)
+        repo.insert_attempts(_records(attempts))
+    repo.insert_issues(_records(issue_rows(decision, sheet, batch_id)))

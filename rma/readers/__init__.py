@@ -1,0 +1,59 @@
+"""Readers: one batch file in, one SheetData out, or a BatchError saying what to fix.
+
+    read_batch(path, limits)  .xlsx/.xlsm (calamine) or .csv, chosen by extension
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from rma.batch import SheetData
+from rma.config import Limits
+from rma.errors import BatchError
+from rma.readers import limits as caps
+from rma.readers.csv import read_csv
+from rma.readers.messages import display_name, short_reason
+from rma.readers.xlsx import read_xlsx
+from rma.reasons import Reason
+
+__all__ = ["ACCEPTED_FORMATS", "DEFAULT_LIMITS", "read_batch"]
+
+#: Accepted extensions (case-insensitive) and the file_format each one gives.
+ACCEPTED_FORMATS: dict[str, str] = {".xlsx": "xlsx", ".xlsm": "xlsm", ".csv": "csv"}
+DEFAULT_LIMITS = Limits()
+
+
+def read_batch(path: Path, limits: Limits = DEFAULT_LIMITS) -> SheetData:
+    """Read one batch file; raise BatchError (UNSUPPORTED_FORMAT, UNREADABLE_FILE, NO_HEADER,
+    TOO_LARGE, EMPTY_BATCH) with a one-line message naming the file and the fix."""
+    path = Path(path)
+    name = display_name(path)
+    suffix = path.suffix.lower()
+    file_format = ACCEPTED_FORMATS.get(suffix)
+    if file_format is None:
+        kind = f"{suffix} files" if suffix else "files without an extension"
+        raise BatchError(
+            Reason.UNSUPPORTED_FORMAT,
+            f"{name}: {kind} cannot be processed; save the sheet as .xlsx or .csv "
+            "(accepted: .xlsx, .xlsm, .csv)",
+        )
+    data = _read_bytes(path, name, limits)
+    sha256 = hashlib.sha256(data).hexdigest()
+    if file_format == "csv":
+        return read_csv(data, path, sha256, limits, name)
+    return read_xlsx(data, path, file_format, sha256, limits, name)
+
+
+def _read_bytes(path: Path, name: str, limits: Limits) -> bytes:
+    """The file's bytes, its size checked before and after reading (it may be growing)."""
+    try:
+        caps.check_file_size(name, path.stat().st_size, limits)
+        with path.open("rb") as handle:
+            data = handle.read(limits.file_bytes + 1)
+    except OSError as exc:
+        why = exc.strerror or short_reason(exc)
+        raise BatchError(Reason.UNREADABLE_FILE, f"{name}: the file cannot be opened ({why}); "
+                                                 "check that it exists and is readable") from exc
+    caps.check_file_size(name, len(data), limits)
+    return data

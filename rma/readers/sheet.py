@@ -1,0 +1,119 @@
+"""Turn a grid of cells (rows of a sheet, starting at row 1) into the SheetData contract."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rma.batch import SheetData
+from rma.config import Limits
+from rma.errors import BatchError
+from rma.readers import limits as caps
+from rma.readers.header import column_letter, plan_columns
+from rma.reasons import Reason
+
+try:  # Cython: the longest str in an object array, ~50x faster than a Python loop
+    from pandas._libs.writers import max_len_string_array as _max_len
+except ImportError:  # pragma: no cover - a future pandas may move it
+
+    def _max_len(values: np.ndarray) -> int:
+        return max((len(v) for v in values if isinstance(v, str)), default=0)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a grid came from, for SheetData and for messages."""
+
+    source: Path
+    sheet: str
+    file_format: str
+    sha256: str
+    where: str  # "claims.csv" or "claims.xlsx, sheet Claims": the start of every message
+
+
+def to_array(rows: Sequence[Sequence[object]], width: int) -> np.ndarray:
+    """A 2-D object array of ``width`` columns; short rows are padded with '' (blank)."""
+    if not rows or not width:
+        return np.empty((len(rows), width), dtype=object)
+    if min(map(len, rows)) != width or max(map(len, rows)) != width:
+        rows = [row if len(row) == width else [*row[:width], *[""] * (width - len(row))]
+                for row in rows]
+    return np.array(rows, dtype=object)
+
+
+def build_sheet(grid: Sequence[Sequence[object]], header_index: int, origin: Origin,
+                limits: Limits) -> SheetData:
+    """SheetData from a grid whose row ``i`` is sheet row ``i + 1`` and cell '' is blank.
+
+    Blank cells become None, entirely blank rows are dropped (numbering kept), the columns
+    are named by ``plan_columns``; row, column and cell limits are enforced.
+    """
+    width = max(map(len, grid), default=0)
+    if width > limits.columns:  # trailing blank cells (csv: "a,b,,,,") do not count
+        width = max((_used_width(row) for row in grid), default=0)
+        caps.check_columns(origin.where, width, limits)
+    body = to_array(grid[header_index + 1:], width)
+    blank = body == ""
+    body[blank] = None
+    filled_rows = np.flatnonzero(~blank.all(axis=1))
+    span = int(filled_rows[-1]) + 1 if len(filled_rows) else 0
+    caps.check_rows(origin.where, span, limits)
+    header_row = header_index + 1
+    if not len(filled_rows):
+        raise BatchError(
+            Reason.EMPTY_BATCH,
+            f"{origin.where}: the sheet has a header (row {header_row}) but no claim rows; "
+            "add one claim per row below the header",
+        )
+    plan = plan_columns(grid[header_index], (~blank).any(axis=0).tolist())
+    values = _select(body, filled_rows, plan.positions)
+    row_numbers = filled_rows + header_row + 1
+    _check_cells(values, row_numbers, plan.names, plan.positions, origin.where, limits)
+    for name, position in zip(plan.names, plan.positions, strict=True):
+        if len(name) > limits.cell_chars:
+            raise caps.cell_too_long(origin.where, header_row, column_letter(position),
+                                     len(name), limits)
+    sent = pd.DataFrame(values, columns=pd.Index(plan.names, dtype=object),
+                        index=pd.Index(row_numbers, name="row"), dtype=object, copy=False)
+    return SheetData(
+        source=origin.source,
+        sheet=origin.sheet,
+        header_row=header_row,
+        sent=sent,
+        columns=plan.columns,
+        unknown_columns=plan.unknown_columns,
+        sha256=origin.sha256,
+        file_format=origin.file_format,
+    )
+
+
+def _select(body: np.ndarray, rows: np.ndarray, columns: list[int]) -> np.ndarray:
+    """body[rows][:, columns], without copying what is kept whole (the usual case)."""
+    if len(rows) < len(body):
+        body = body[rows]
+    if columns != list(range(body.shape[1])):
+        body = body[:, columns]
+    return body
+
+
+def _used_width(row: Sequence[object]) -> int:
+    for position in range(len(row) - 1, -1, -1):
+        if row[position] != "":
+            return position + 1
+    return 0
+
+
+def _check_cells(values: np.ndarray, row_numbers: np.ndarray, names: list[str],
+                 positions: list[int], where: str, limits: Limits) -> None:
+    """TOO_LARGE naming the first cell longer than ``limits.cell_chars`` (row by row)."""
+    if not values.size or _max_len(values.ravel()) <= limits.cell_chars:
+        return
+    lengths = np.frompyfunc(lambda v: len(v) if isinstance(v, str) else 0, 1, 1)(values)
+    row, column = np.argwhere(lengths.astype(np.int64) > limits.cell_chars)[0]
+    label = f"{names[column]} ({column_letter(positions[column])})"
+    raise caps.cell_too_long(where, int(row_numbers[row]), label, int(lengths[row, column]),
+                             limits)

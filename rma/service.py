@@ -1,0 +1,165 @@
+"""The service layer: one batch from a file to posted claims and a rejection report.
+
+Read, normalise and check the format outside any transaction; then, inside one posting
+transaction (serialised against every other posting), look up what the decision needs,
+decide, write the reports and post. Nothing is posted unless the whole batch commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+
+from rma.batch import SheetData
+from rma.config import Settings
+from rma.db.engine import posting_transaction
+from rma.db.repository import ClaimsRepository
+from rma.domain.decide import Decision, Policy, Reference, decide, lookups
+from rma.errors import BatchError
+from rma.issues import concat_issues, issues_where
+from rma.normalise import normalise
+from rma.posting import post_decision
+from rma.readers import read_batch
+from rma.reasons import Reason, is_warning
+from rma.reports import ReportInput, issue_table, summary_markdown, write_reports
+from rma.results import BatchResult
+from schemas.claims import raw_claims_schema
+from schemas.failures import validate
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Who a batch is from: the drop folder, mail sender or --account; None = by hand."""
+
+    account_id: str | None
+    source: str
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def new_batch_id() -> str:
+    return "B-" + secrets.token_hex(10)
+
+
+def check_format(sheet: SheetData, today: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Step 1: normalised rows and every format issue and warning of every row."""
+    rows, warnings = normalise(sheet.canonical())
+    unknown = pd.Series(True, index=pd.Index([sheet.header_row] * len(sheet.unknown_columns)))
+    header_warnings = [
+        issues_where(unknown.iloc[[i]], column, Reason.UNKNOWN_COLUMN,
+                     f"The column {column!r} is not recognised and was ignored.")
+        for i, column in enumerate(sheet.unknown_columns)
+    ]
+    schema_issues = validate(raw_claims_schema(today), rows)
+    return rows, concat_issues([warnings, schema_issues, *header_warnings])
+
+
+def ingest_file(path: Path, origin: Origin, engine: sa.Engine, settings: Settings,
+                reports_dir: Path, now: dt.datetime | None = None) -> BatchResult:
+    """Process one claim file as one batch. Batch errors come back as a failed result;
+    database faults raise (the caller's retry policy decides)."""
+    now = now or dt.datetime.now(dt.UTC)
+    source = origin.source
+    try:
+        sha = file_sha256(path)
+    except OSError as exc:
+        return BatchResult.failed(source, Reason.UNREADABLE_FILE,
+                                  f"{path.name}: the file could not be opened ({exc.strerror}).",
+                                  origin.account_id)
+    with engine.connect() as conn:
+        first = ClaimsRepository(conn).find_batch_by_sha(sha)
+    if first is not None:
+        return _duplicate(source, origin, first)
+    try:
+        sheet = read_batch(path, settings.limits)
+    except BatchError as exc:
+        return BatchResult.failed(source, exc.code, exc.message, origin.account_id)
+    rows, format_issues = check_format(sheet, now.date())
+    policy = Policy(now=now, threshold=settings.eligibility_threshold,
+                    lockout_attempts=settings.lockout_attempts)
+    with posting_transaction(engine) as conn:
+        repo = ClaimsRepository(conn)
+        first = repo.find_batch_by_sha(sha)  # another run may have posted it meanwhile
+        if first is not None:
+            return _duplicate(source, origin, first)
+        ref = _reference(repo, rows, origin.account_id, now, settings.lockout_hours)
+        decision = decide(rows, format_issues, origin.account_id, ref, policy)
+        batch_id = new_batch_id()
+        claim_ids = repo.allocate_claim_ids(now.year, decision.claims_accepted)
+        report = _report_input(sheet, decision, claim_ids, batch_id, origin.account_id)
+        reports = (write_reports(report, reports_dir, f"{path.stem}.{sha[:12]}")
+                   if len(decision.issues) else {})
+        post_decision(repo, decision, claim_ids, sheet, batch_id, source, origin.account_id,
+                      sha, now)
+    return _result(source, origin, batch_id, decision, claim_ids, report, reports, sheet)
+
+
+def _duplicate(source: str, origin: Origin, first: str) -> BatchResult:
+    return BatchResult(source=source, status="duplicate", account_id=origin.account_id,
+                       batch_id=first,
+                       error={"code": str(Reason.DUPLICATE_BATCH),
+                              "message": f"This file was already processed as batch {first}; "
+                                         "nothing was posted again."})
+
+
+def _reference(repo: ClaimsRepository, rows: pd.DataFrame, origin: str | None,
+               now: dt.datetime, lockout_hours: int) -> Reference:
+    need = lookups(rows, origin)
+    accounts = repo.accounts(need.account_ids)
+    return Reference(
+        accounts=accounts,
+        codes=repo.codes(need.code_keys),
+        open_serials=repo.open_serials(need.serial_numbers),
+        posted_refs=repo.posted_claim_refs(list(accounts["account_id"]), need.claim_refs),
+        invalid_attempts=repo.invalid_attempts(list(accounts["account_id"]),
+                                               now - dt.timedelta(hours=lockout_hours)),
+    )
+
+
+def _report_input(sheet: SheetData, decision: Decision, claim_ids: list[str], batch_id: str,
+                  account_id: str | None) -> ReportInput:
+    refs = decision.rows["claim_ref"]
+    labels = refs.astype(object).where(refs.notna(),
+                                       "row " + pd.Series(refs.index.astype(str),
+                                                          index=refs.index))
+    return ReportInput(
+        sheet=sheet, issues=decision.issues, rejected_rows=decision.rejected_rows,
+        claim_of_row=dict(zip(refs.index.astype(int), labels.astype(str), strict=True)),
+        claims_accepted=decision.claims_accepted, claims_rejected=decision.claims_rejected,
+        claim_ids=claim_ids, batch_id=batch_id, account_id=account_id)
+
+
+def _result(source: str, origin: Origin, batch_id: str, decision: Decision,
+            claim_ids: list[str], report: ReportInput, reports: dict[str, Path],
+            sheet: SheetData) -> BatchResult:
+    table = issue_table(report)
+    warning_mask = decision.issues["code"].map(is_warning).astype(bool)
+    rejections = [
+        {k: line.get(k) for k in ("sheet", "row", "claim_ref", "serial_number", "column",
+                                  "code", "message")}
+        for line in table if not is_warning(line["code"])
+    ]
+    warnings = [
+        {"row": int(w.row), "code": w.code, "column": w.column, "message": w.message}
+        for w in decision.issues[warning_mask].itertuples(index=False)
+    ]
+    return BatchResult(
+        source=source, status="posted", account_id=origin.account_id, batch_id=batch_id,
+        claims_accepted=decision.claims_accepted, claims_rejected=decision.claims_rejected,
+        claim_ids=claim_ids, rejections=rejections, warnings=warnings,
+        reports={k: str(v) for k, v in reports.items()},
+        summary_markdown=summary_markdown(report) if len(decision.issues) else "",
+        issue_table=table,
+    )

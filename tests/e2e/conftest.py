@@ -1,0 +1,122 @@
+"""End-to-end fixtures: a Prefect test server for the session, the CLI run in-process or as a
+real subprocess, and reference data written as the files operations would import."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from rma.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+RMA = str(Path(sys.executable).with_name("rma"))
+
+ACCOUNTS = [
+    # account_id, name, kind, partner_level, emails, country, active
+    ("D-001", "Solar Distribution", "distributor", "", "claims@dist.example", "DE", "true"),
+    ("D-002", "Other Distribution", "distributor", "", "", "AT", "true"),
+    ("I-SILVER", "Silver Installs", "installer", "silver", "", "DE", "true"),
+    ("I-GOLD", "Gold Installs", "installer", "gold", "", "DE", "yes"),
+    ("X-OFF", "Closed Ltd", "distributor", "", "", "GB", "false"),
+]
+
+FAR = "2099-12-31"
+CODES = [
+    # code, account_id, serial_numbers, issued_at, expires_at, status, recipient_city, site_address
+    ("GOOD-0001", "D-001", "", "2026-01-01", FAR, "issued", "Munich", "CS Site 1"),
+    ("OLD0-0002", "D-001", "", "2025-01-01", "2025-03-01", "issued", "", ""),
+    ("REVK-0003", "D-001", "", "2026-01-01", FAR, "revoked", "", ""),
+    ("USED-0004", "D-001", "", "2026-01-01", FAR, "redeemed", "", ""),
+    ("ONLY-0005", "D-001", "SNCOVERED1", "2026-01-01", FAR, "issued", "", ""),
+    ("SILV-0006", "I-SILVER", "", "2026-01-01", FAR, "issued", "", ""),
+    ("SILV-0007", "I-SILVER", "", "2026-01-01", FAR, "issued", "", ""),
+    ("GOLD-0008", "I-GOLD", "", "2026-01-01", FAR, "issued", "", ""),
+]
+
+
+def write_reference(folder: Path) -> tuple[Path, Path]:
+    accounts = folder / "accounts.csv"
+    with accounts.open("w", newline="", encoding="utf-8") as handle:
+        w = csv.writer(handle)
+        w.writerow(["account_id", "name", "kind", "partner_level", "emails", "country",
+                    "active"])
+        w.writerows(ACCOUNTS)
+    codes = folder / "codes.csv"
+    with codes.open("w", newline="", encoding="utf-8") as handle:
+        w = csv.writer(handle)
+        w.writerow(["code", "account_id", "serial_numbers", "issued_at", "expires_at",
+                    "status", "recipient_city", "site_address"])
+        w.writerows(CODES)
+    return accounts, codes
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[str]:
+    """One Prefect API for the whole session (the harness migrates a temp database once)."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield str(PREFECT_API_URL.value())
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> dict:
+        return json.loads(self.out)
+
+
+@dataclass
+class Cli:
+    """Runs ``rma`` in-process (fast, under the session's Prefect API)."""
+
+    capsys: pytest.CaptureFixture[str]
+
+    def __call__(self, *argv: str) -> Run:
+        self.capsys.readouterr()
+        code = main(list(argv))
+        captured = self.capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -> Path:
+    """A working folder with its own claims database, migrated, with reference data."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RMA_DATABASE_URL", db_url)
+    monkeypatch.setenv("RMA_INBOX", str(tmp_path / "inbox"))
+    (tmp_path / "inbox").mkdir()
+    assert main(["db", "upgrade"]) == 0
+    accounts, codes = write_reference(tmp_path)
+    assert main(["accounts", "import", str(accounts)]) == 0
+    assert main(["codes", "import", str(codes)]) == 0
+    return tmp_path
+
+
+@pytest.fixture
+def cli(prefect_api: str, capsys: pytest.CaptureFixture[str], workdir: Path) -> Cli:
+    return Cli(capsys)
+
+
+def run_subprocess(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 300
+                   ) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **env}
+    return subprocess.run([RMA, *args], cwd=cwd, env=full_env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()

@@ -1,0 +1,457 @@
+"""Schema, migrations and the repository on real databases (SQLite file and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from rma.columns import CANONICAL, PREFILL_FIELDS
+from rma.db import tables as t
+from rma.db.engine import (
+    ensure_ready,
+    head_revision,
+    make_engine,
+    normalise_url,
+    posting_transaction,
+    upgrade,
+)
+from rma.db.repository import (
+    COPY_THRESHOLD,
+    ClaimsRepository,
+    PostingConflict,
+    is_conflict,
+    records,
+)
+from rma.errors import DatabaseNotReady
+
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def engine(db_url) -> Iterator[sa.Engine]:
+    upgrade(db_url)
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+def add_accounts(conn: sa.Connection) -> None:
+    conn.execute(sa.insert(t.accounts), [
+        {"account_id": "D-001", "name": "Dist", "kind": "distributor", "partner_level": None,
+         "emails": "ops@dist.example;claims_desk@dist.example", "country": "DE",
+         "active": True, "updated_at": NOW},
+        {"account_id": "I-001", "name": "Inst", "kind": "installer", "partner_level": "silver",
+         "emails": "me@inst.example", "country": "AT", "active": True, "updated_at": NOW},
+        {"account_id": "I-002", "name": "Gone", "kind": "installer", "partner_level": "gold",
+         "emails": "old@inst.example", "country": "AT", "active": False, "updated_at": NOW},
+    ])
+
+
+def add_batch(repo: ClaimsRepository, batch_id: str = "B-1", sha: str = "a" * 64) -> None:
+    repo.insert_batch({"batch_id": batch_id, "sha256": sha, "source": "inbox/D-001/x.xlsx",
+                       "account_id": "D-001", "sheet": "Claims", "file_format": "xlsx",
+                       "received_at": NOW, "claims_accepted": 0, "claims_rejected": 0,
+                       "status": "posted"})
+
+
+def claim_row(claim_id: str, ref: str | None, account: str = "D-001",
+              batch: str = "B-1") -> dict:
+    return {"claim_id": claim_id, "batch_id": batch, "account_id": account, "claim_ref": ref,
+            "status": "submitted", "submitted_at": NOW, "rma_code": None, "first_row": 2,
+            "fault_description": "it broke", "installation_date": date(2024, 5, 1),
+            "recipient_phone": "+4930123456"}
+
+
+# ------------------------------------------------------------------ migrations
+
+
+def test_upgrade_creates_schema_without_autogenerate_diff(engine):
+    with engine.connect() as conn:
+        tables = set(sa.inspect(conn).get_table_names())
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True,
+                                                     "render_as_batch": True})
+        diff = compare_metadata(ctx, t.metadata)
+    assert tables == set(t.metadata.tables) | {"alembic_version"}
+    assert diff == []
+
+
+def test_autogenerate_would_notice_a_missing_index(engine):
+    """The no-diff test above is meaningful: a dropped partial index is detected."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX uq_claim_lines_open_serial")
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), t.metadata)
+    assert [d[0] for d in diff] == ["add_index"]
+
+
+def test_ensure_ready_before_and_after_upgrade_and_upgrade_twice(db_url):
+    eng = make_engine(db_url)
+    try:
+        with pytest.raises(DatabaseNotReady, match="has no tables yet; run `rma db upgrade`"):
+            ensure_ready(eng)
+        upgrade(db_url)
+        ensure_ready(eng)
+        upgrade(db_url)  # a no-op
+        ensure_ready(eng)
+        with eng.connect() as conn:
+            version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).all()
+        assert version == [(head_revision(),)]
+    finally:
+        eng.dispose()
+
+
+def test_upgrade_is_quiet(db_url, capfd):
+    upgrade(db_url)
+    captured = capfd.readouterr()
+    assert captured.err == "" and captured.out == ""
+
+
+def test_normalise_url():
+    assert normalise_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_sqlite_engine_pragmas(sqlite_url):
+    eng = make_engine(sqlite_url)
+    with eng.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    eng.dispose()
+
+
+# ------------------------------------------------------------------ types
+
+
+def test_timestamps_come_back_aware_utc(engine):
+    cet = timezone(timedelta(hours=1))
+    with engine.begin() as conn:
+        add_accounts(conn)
+        conn.execute(sa.update(t.accounts).where(t.accounts.c.account_id == "D-001")
+                     .values(code_lock_reset_at=datetime(2026, 1, 1, 13, 0, tzinfo=cet)))
+        value = conn.execute(sa.select(t.accounts.c.code_lock_reset_at)
+                             .where(t.accounts.c.account_id == "D-001")).scalar_one()
+    assert value == datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    assert value.tzinfo is UTC
+
+
+# ------------------------------------------------------------------ reads
+
+
+def test_accounts_frame_and_email_lookup(engine):
+    with engine.begin() as conn:
+        add_accounts(conn)
+        repo = ClaimsRepository(conn)
+        frame = repo.accounts(["I-001", "D-001", "NOPE", None])
+        empty = repo.accounts([])
+        assert repo.account_by_email("  Claims_Desk@Dist.EXAMPLE ") == "D-001"
+        assert repo.account_by_email("claimsXdesk@dist.example") is None  # _ is not a wildcard
+        assert repo.account_by_email("desk@dist.example") is None  # no substring matches
+        assert repo.account_by_email("old@inst.example") is None  # inactive
+        assert repo.account_by_email("") is None
+    assert list(frame.columns) == ["account_id", "name", "kind", "partner_level", "active",
+                                   "emails"]
+    frame = frame.set_index("account_id")
+    assert sorted(frame.index) == ["D-001", "I-001"]
+    assert frame.loc["D-001", "partner_level"] is None
+    assert frame.loc["I-001", "partner_level"] == "silver"
+    assert frame["active"].dtype == bool
+    assert list(empty.columns) == ["account_id", "name", "kind", "partner_level", "active",
+                                   "emails"]
+    assert empty.empty
+
+
+def test_codes_frame(engine):
+    with engine.begin() as conn:
+        add_accounts(conn)
+        conn.execute(sa.insert(t.rma_codes), [{
+            "code_key": "K7QXP3MZ", "code": "K7QX-P3MZ", "account_id": "I-001",
+            "serial_numbers": "SN000001;SN000002", "issued_at": NOW,
+            "expires_at": NOW + timedelta(days=90), "recipient_name": "Ann",
+            "installation_date": date(2024, 1, 2)}])
+        repo = ClaimsRepository(conn)
+        frame = repo.codes(["K7QXP3MZ", "UNKNOWN"])
+        empty = repo.codes([])
+    expected = ["code_key", "code", "account_id", "serial_numbers", "issued_at", "expires_at",
+                "status", *PREFILL_FIELDS]
+    assert list(frame.columns) == expected == list(empty.columns)
+    row = frame.iloc[0]
+    assert row["status"] == "issued"
+    assert row["expires_at"] == pd.Timestamp(NOW + timedelta(days=90))
+    assert str(frame["expires_at"].dtype) == "datetime64[us, UTC]"
+    assert str(empty["expires_at"].dtype) == "datetime64[us, UTC]"
+    assert row["installation_date"] == date(2024, 1, 2)
+    assert row["site_city"] is None
+
+
+def test_open_serials_and_partial_unique_index(engine):
+    with engine.begin() as conn:
+        add_accounts(conn)
+        repo = ClaimsRepository(conn)
+        add_batch(repo)
+        repo.insert_claims([claim_row("RMA-2026-000001", "C-1"),
+                            claim_row("RMA-2026-000002", "C-2")])
+        repo.insert_claim_lines([
+            {"claim_id": "RMA-2026-000001", "serial_number": "SN000001", "sheet_row": 2},
+            {"claim_id": "RMA-2026-000001", "serial_number": "SN000002", "sheet_row": 3},
+        ])
+    with engine.connect() as conn:
+        frame = ClaimsRepository(conn).open_serials(["SN000002", "SN000009"])
+    assert frame.to_dict("records") == [{"serial_number": "SN000002",
+                                         "claim_id": "RMA-2026-000001"}]
+
+    # a second open line for the same SN: the database refuses it
+    with pytest.raises(sa.exc.IntegrityError) as info, engine.begin() as conn:
+        conn.execute(sa.insert(t.claim_lines), {"claim_id": "RMA-2026-000002",
+                                                "serial_number": "SN000001", "sheet_row": 2})
+    assert is_conflict(info.value)
+    # ... and the repository maps it to PostingConflict
+    with pytest.raises(PostingConflict), engine.begin() as conn:
+        ClaimsRepository(conn).insert_claim_lines(
+            [{"claim_id": "RMA-2026-000002", "serial_number": "SN000001", "sheet_row": 2}])
+
+    # once the first claim's line is closed, a new open line is allowed
+    with engine.begin() as conn:
+        conn.execute(sa.update(t.claim_lines).where(t.claim_lines.c.serial_number == "SN000001")
+                     .values(is_open=False))
+        ClaimsRepository(conn).insert_claim_lines(
+            [{"claim_id": "RMA-2026-000002", "serial_number": "SN000001", "sheet_row": 2}])
+        frame = ClaimsRepository(conn).open_serials(["SN000001"])
+    assert frame["claim_id"].tolist() == ["RMA-2026-000002"]
+
+
+def test_open_serials_uses_the_partial_index_on_sqlite(sqlite_url):
+    upgrade(sqlite_url)
+    eng = make_engine(sqlite_url)
+    with eng.connect() as conn:
+        plan = conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT serial_number, claim_id FROM claim_lines "
+            "WHERE serial_number IN ('A', 'B') AND claim_lines.is_open").all()
+    eng.dispose()
+    assert "uq_claim_lines_open_serial" in " ".join(str(r) for r in plan)
+
+
+def test_open_serials_chunks_large_in_lists(engine):
+    sns = [f"SN{i:08d}" for i in range(12_001)]
+    with engine.begin() as conn:
+        add_accounts(conn)
+        repo = ClaimsRepository(conn)
+        add_batch(repo)
+        repo.insert_claims([claim_row("RMA-2026-000001", None)])
+        repo.insert_claim_lines([{"claim_id": "RMA-2026-000001", "serial_number": sn,
+                                  "sheet_row": i} for i, sn in enumerate(sns[::2])])
+        frame = repo.open_serials(sns)
+    assert len(frame) == len(sns[::2])
+
+
+def test_claim_ref_unique_per_account_and_posted_claim_refs(engine):
+    with engine.begin() as conn:
+        add_accounts(conn)
+        repo = ClaimsRepository(conn)
+        add_batch(repo)
+        repo.insert_claims([
+            claim_row("RMA-2026-000001", "C-1"),
+            claim_row("RMA-2026-000002", None),
+            claim_row("RMA-2026-000003", None),  # NULL refs never collide
+            claim_row("RMA-2026-000004", "C-1", account="I-001"),  # other account
+        ])
+        frame = repo.posted_claim_refs(["D-001"], ["C-1", "C-2", None])
+        assert repo.posted_claim_refs([], ["C-1"]).empty
+    assert frame.to_dict("records") == [{"account_id": "D-001", "claim_ref": "C-1",
+                                         "claim_id": "RMA-2026-000001"}]
+    with pytest.raises(PostingConflict), engine.begin() as conn:
+        ClaimsRepository(conn).insert_claims([claim_row("RMA-2026-000009", "C-1")])
+
+
+def test_duplicate_batch_sha_is_a_conflict_but_fk_errors_are_not(engine):
+    with engine.begin() as conn:
+        add_accounts(conn)
+        add_batch(ClaimsRepository(conn))
+        assert ClaimsRepository(conn).find_batch_by_sha("a" * 64) == "B-1"
+        assert ClaimsRepository(conn).find_batch_by_sha("b" * 64) is None
+    with pytest.raises(PostingConflict), engine.begin() as conn:
+        add_batch(ClaimsRepository(conn), batch_id="B-2")
+    with pytest.raises(sa.exc.IntegrityError) as info, engine.begin() as conn:
+        ClaimsRepository(conn).insert_claims([claim_row("RMA-2026-000001", "C", batch="B-X")])
+    assert not is_conflict(info.value)
+
+
+# ------------------------------------------------------------------ claim ids
+
+
+def test_allocate_claim_ids_continuity_rollover_and_rollback(engine):
+    with engine.begin() as conn:
+        repo = ClaimsRepository(conn)
+        assert repo.allocate_claim_ids(2026, 3) == [
+            "RMA-2026-000001", "RMA-2026-000002", "RMA-2026-000003"]
+        assert repo.allocate_claim_ids(2026, 3) == [
+            "RMA-2026-000004", "RMA-2026-000005", "RMA-2026-000006"]
+        assert repo.allocate_claim_ids(2026, 0) == []
+        assert repo.allocate_claim_ids(2027, 2) == ["RMA-2027-000001", "RMA-2027-000002"]
+    with pytest.raises(RuntimeError), engine.begin() as conn:
+        assert ClaimsRepository(conn).allocate_claim_ids(2026, 5)[0] == "RMA-2026-000007"
+        raise RuntimeError("posting failed")
+    with engine.begin() as conn:  # the rolled-back numbers are given out again
+        assert ClaimsRepository(conn).allocate_claim_ids(2026, 1) == ["RMA-2026-000007"]
+
+
+# ------------------------------------------------------------------ codes
+
+
+def add_code(conn: sa.Connection, key: str = "K7QXP3MZ", account: str = "I-001") -> None:
+    conn.execute(sa.insert(t.rma_codes), {
+        "code_key": key, "code": key, "account_id": account, "serial_numbers": "",
+        "issued_at": NOW, "expires_at": NOW + timedelta(days=90)})
+
+
+def test_invalid_attempts_window_and_unlock(engine):
+    def attempt(minutes_ago: int, outcome: str = "CODE_INVALID", account: str = "I-001"):
+        return {"account_id": account, "code_key": "XXXX",
+                "attempted_at": NOW - timedelta(minutes=minutes_ago), "outcome": outcome}
+
+    since = NOW - timedelta(hours=24)
+    with engine.begin() as conn:
+        add_accounts(conn)
+        repo = ClaimsRepository(conn)
+        repo.insert_attempts([
+            attempt(60 * 25),  # too old
+            attempt(120), attempt(90), attempt(30), attempt(10),
+            attempt(5, outcome="CODE_EXPIRED"),  # only CODE_INVALID counts
+            attempt(5, account="D-001"),
+        ])
+        assert repo.invalid_attempts(["I-001", "D-001", "I-002"], since) == {
+            "I-001": 4, "D-001": 1, "I-002": 0}
+        conn.execute(sa.update(t.accounts).where(t.accounts.c.account_id == "I-001")
+                     .values(code_lock_reset_at=NOW - timedelta(minutes=60)))
+        assert repo.invalid_attempts(["I-001"], since) == {"I-001": 2}
+        assert repo.invalid_attempts([], since) == {}
+
+
+def test_redeem_codes_once(engine):
+    with engine.begin() as conn:
+        add_accounts(conn)
+        add_code(conn, "AAAA1111")
+        add_code(conn, "BBBB2222")
+        repo = ClaimsRepository(conn)
+        repo.redeem_codes([("AAAA1111", "RMA-2026-000001"), ("BBBB2222", "RMA-2026-000002")],
+                          NOW)
+        frame = repo.codes(["AAAA1111"])
+    assert frame.loc[0, "status"] == "redeemed"
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(t.rma_codes).where(t.rma_codes.c.code_key == "AAAA1111")
+                           ).mappings().one()
+    assert row["redeemed_claim_id"] == "RMA-2026-000001"
+    assert row["redeemed_at"] == NOW
+    with engine.begin() as conn:
+        add_code(conn, "CCCC3333")
+    with pytest.raises(PostingConflict, match="1 of 2"), engine.begin() as conn:
+        ClaimsRepository(conn).redeem_codes(
+            [("CCCC3333", "RMA-2026-000003"), ("AAAA1111", "RMA-2026-000003")], NOW)
+    with engine.connect() as conn:  # the whole redemption was rolled back
+        assert ClaimsRepository(conn).codes(["CCCC3333"]).loc[0, "status"] == "issued"
+
+
+def test_posting_transaction_rolls_back_everything(engine):
+    with engine.begin() as conn:
+        add_accounts(conn)
+    with pytest.raises(RuntimeError), posting_transaction(engine) as conn:
+        repo = ClaimsRepository(conn)
+        add_batch(repo)
+        repo.insert_claims([claim_row("RMA-2026-000001", "C-1")])
+        raise RuntimeError("crash mid-batch")
+    with posting_transaction(engine) as conn:
+        assert ClaimsRepository(conn).find_batch_by_sha("a" * 64) is None
+        assert conn.execute(sa.select(sa.func.count()).select_from(t.claims)).scalar() == 0
+
+
+# ------------------------------------------------------------------ listing
+
+
+def test_list_claims_json_shape(engine):
+    with engine.begin() as conn:
+        add_accounts(conn)
+        repo = ClaimsRepository(conn)
+        add_batch(repo)
+        frame = pd.DataFrame([claim_row("RMA-2026-000001", "C-1"),
+                              claim_row("RMA-2026-000002", None, account="I-001")])
+        frame.loc[1, "installation_date"] = None  # NaN/NaT-safe via records()
+        repo.insert_claims(records(frame))
+        repo.insert_claim_lines([
+            {"claim_id": "RMA-2026-000001", "serial_number": "SN000003", "sheet_row": 4},
+            {"claim_id": "RMA-2026-000001", "serial_number": "SN000001", "sheet_row": 2},
+            {"claim_id": "RMA-2026-000002", "serial_number": "SN000009", "sheet_row": 5},
+        ])
+        everything = repo.list_claims(None)
+        mine = repo.list_claims("D-001")
+        assert repo.list_claims("NOPE") == []
+    json.dumps(everything)
+    assert [c["claim_id"] for c in everything] == ["RMA-2026-000001", "RMA-2026-000002"]
+    first = mine[0]
+    assert len(mine) == 1
+    expected_keys = ["claim_id", "account_id", "claim_ref", "status", "batch_id",
+                     "submitted_at", "rma_code", "serial_numbers",
+                     *[c for c in CANONICAL if c not in
+                       {"claim_ref", "account_id", "rma_code", "serial_number"}]]
+    assert list(first) == expected_keys
+    assert first["serial_numbers"] == ["SN000001", "SN000003"]  # sheet-row order
+    assert first["submitted_at"] == "2026-03-10T12:00:00+00:00"
+    assert first["installation_date"] == "2024-05-01"
+    assert first["fault_date"] is None
+    assert first["recipient_phone"] == "+4930123456"
+    assert everything[1]["installation_date"] is None
+
+
+# ------------------------------------------------------------------ large sets
+
+
+def test_large_inserts_take_the_bulk_path_and_keep_types(engine):
+    """>= COPY_THRESHOLD rows: COPY on PostgreSQL; NaN/NaT and dates handled as in INSERT."""
+    n = COPY_THRESHOLD + 5
+    frame = pd.DataFrame([claim_row(f"RMA-2026-{i:06d}", f"C-{i}") for i in range(1, n + 1)])
+    frame["fault_date"] = pd.NaT
+    frame["notes"] = pd.Series("x", index=frame.index, dtype=object)
+    frame.loc[0, "notes"] = float("nan")
+    frame.loc[1, "notes"] = "line one\nline\ttwo \\ back"
+    with engine.begin() as conn:
+        add_accounts(conn)
+        repo = ClaimsRepository(conn)
+        add_batch(repo)
+        repo.insert_claims(records(frame))
+        repo.insert_claim_lines([{"claim_id": f"RMA-2026-{i:06d}", "serial_number": f"SN{i:06d}",
+                                  "sheet_row": i} for i in range(1, n + 1)])
+        listed = repo.list_claims("D-001")
+    assert len(listed) == n
+    assert listed[0]["notes"] is None and listed[0]["fault_date"] is None
+    assert listed[1]["notes"] == "line one\nline\ttwo \\ back"
+    assert listed[0]["installation_date"] == "2024-05-01"
+    assert listed[0]["submitted_at"] == "2026-03-10T12:00:00+00:00"
+    assert listed[-1]["serial_numbers"] == [f"SN{n:06d}"]
+
+    dup = [{"claim_id": "RMA-2026-000001", "serial_number": f"SX{i:06d}", "sheet_row": i}
+           for i in range(n)] + [{"claim_id": "RMA-2026-000001", "serial_number": "SN000007"}]
+    with pytest.raises(PostingConflict), engine.begin() as conn:
+        ClaimsRepository(conn).insert_claim_lines(dup)
+    bad_fk = [{"claim_id": "RMA-2099-000001", "serial_number": f"SY{i:06d}", "sheet_row": i}
+              for i in range(n)]
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        ClaimsRepository(conn).insert_claim_lines(bad_fk)
+    with engine.connect() as conn:
+        total = conn.execute(sa.select(sa.func.count()).select_from(t.claim_lines)).scalar()
+    assert total == n
+
+
+def test_redeeming_one_code_twice_in_a_batch_is_a_bug_not_a_conflict(engine):
+    with engine.begin() as conn:
+        add_accounts(conn)
+        add_code(conn, "AAAA1111")
+        with pytest.raises(ValueError, match="twice"):
+            ClaimsRepository(conn).redeem_codes([("AAAA1111", "RMA-1"), ("AAAA1111", "RMA-2")],
+                                                NOW)
