@@ -163,7 +163,7 @@ def cmd_accounts(args: argparse.Namespace) -> int:
     engine = _engine()
     with engine.begin() as conn:
         result = import_accounts(conn, args.path)
-    print(f"{args.path.name}: {result}")
+    print(f"{args.path.name}: accounts {result}")
     return EXIT_OK
 
 
@@ -174,7 +174,8 @@ def cmd_codes(args: argparse.Namespace) -> int:
     engine = _engine()
     with engine.begin() as conn:
         if args.action == "import":
-            print(f"{args.path.name}: {import_codes(conn, args.path)}")
+            days = load_settings().code_validity_days
+            print(f"{args.path.name}: {import_codes(conn, args.path, validity_days=days)}")
         elif args.action == "issue":
             fields = {f: getattr(args, f) for f in PREFILL_FIELDS if getattr(args, f)}
             days = args.valid_days or load_settings().code_validity_days

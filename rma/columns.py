@@ -81,6 +81,10 @@ PREFILL_FIELDS: tuple[str, ...] = (
     "installation_date",
 )
 
+#: Everything Customer Service registers with a code: the prefill fields plus its own
+#: assessment, which travels with the claim but is no column a submitter fills in.
+CS_FIELDS: tuple[str, ...] = (*PREFILL_FIELDS, "assessment")
+
 #: Columns that describe one SN line rather than the claim as a whole.
 LINE_COLUMNS: tuple[str, ...] = ("serial_number",)
 

@@ -62,6 +62,13 @@ def _date_text(value: object) -> str:
     return str(value)
 
 
+def _day_text(value: object) -> str:
+    """A real Excel date (or date and time) in a date column: the day is what counts."""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    return _date_text(value)
+
+
 def _non_text(column: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Masks of the cells holding numbers and holding dates/times (not text)."""
     kinds = column.map(type, na_action="ignore")
@@ -77,7 +84,7 @@ def _as_text(column: pd.Series, name: str) -> tuple[pd.Series, list[pd.DataFrame
     column = column.astype(object).copy()
     numbers, dates = _non_text(column)
     if name in DATE_COLUMNS:
-        column[dates] = column[dates].map(_date_text)
+        column[dates] = column[dates].map(_day_text)
         column[numbers] = column[numbers].map(_number_text)
         return column, issues
     if numbers.any():

@@ -7,14 +7,10 @@ import datetime as dt
 import pandas as pd
 
 from rma.batch import SheetData
-from rma.columns import CANONICAL
 from rma.db.repository import ClaimsRepository
+from rma.db.tables import CLAIM_DATA_COLUMNS
 from rma.domain.decide import Decision
 from rma.reasons import WARNINGS
-
-#: Canonical columns stored on the claim itself (the rest have columns of their own).
-CLAIM_FIELDS = [c for c in CANONICAL
-                if c not in ("serial_number", "account_id", "claim_ref", "rma_code")]
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
@@ -36,7 +32,7 @@ def claim_rows(decision: Decision, claim_ids: list[str], batch_id: str, now: dt.
         "rma_code": accepted["code_key"].to_numpy(),
         "first_row": accepted["first_row"].astype(int).to_numpy(),
     })
-    for column in CLAIM_FIELDS:
+    for column in CLAIM_DATA_COLUMNS:
         out[column] = accepted[column].to_numpy()
     return out
 

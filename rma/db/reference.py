@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from rma.columns import DATE_COLUMNS, PREFILL_FIELDS, header_key
+from rma.columns import CS_FIELDS, DATE_COLUMNS, header_key
 from rma.config import LEVELS
 from rma.db.codes import (
     CODE_KEY_PATTERN,
@@ -39,7 +39,7 @@ ACCOUNT_ALIASES = {"account": "account_id", "accountno": "account_id", "type": "
                    "email": "emails", "emailaddresses": "emails"}
 
 CODE_COLUMNS = ("code", "account_id", "serial_numbers", "issued_at", "expires_at", "status",
-                *PREFILL_FIELDS)
+                *CS_FIELDS)
 CODE_REQUIRED = ("code", "account_id")
 CODE_ALIASES = {"rmacode": "code", "account": "account_id", "serialnumber": "serial_numbers",
                 "serials": "serial_numbers", "sn": "serial_numbers", "sns": "serial_numbers",
@@ -406,7 +406,7 @@ def unlock_codes(conn: sa.Connection, account_id: str, now: datetime | None = No
 
 def _prefill(row: int, get: Callable[[str], Any], errors: _Errors) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for name in PREFILL_FIELDS:
+    for name in CS_FIELDS:
         value = get(name)
         if name in DATE_COLUMNS:
             out[name] = errors.cell(row, name, lambda v=value: parse_date(v))
@@ -483,7 +483,7 @@ def issue_code(conn: sa.Connection, account_id: str, serial_numbers: list[str],
                now: datetime | None = None) -> str:
     """Issue a new code to an account (CS after a preliminary assessment); returns it.
 
-    ``serial_numbers`` may be empty (any SN of the account); ``fields`` are PREFILL_FIELDS.
+    ``serial_numbers`` may be empty (any SN of the account); ``fields`` are CS_FIELDS.
     """
     now = _now(now)
     exists = conn.execute(
@@ -499,9 +499,9 @@ def issue_code(conn: sa.Connection, account_id: str, serial_numbers: list[str],
             serials.extend(s for s in parse_serials(item) if s not in serials)
         except RowError as exc:
             raise RmaError(f"--sn: {exc}") from None
-    unknown = [name for name in fields if name not in PREFILL_FIELDS]
+    unknown = [name for name in fields if name not in CS_FIELDS]
     if unknown:
-        raise RmaError(f"unknown field {unknown[0]!r}; allowed: {', '.join(PREFILL_FIELDS)}")
+        raise RmaError(f"unknown field {unknown[0]!r}; allowed: {', '.join(CS_FIELDS)}")
     errors = _Errors(Path("rma codes issue"))
     prefill = _prefill(0, fields.get, errors)
     if errors.items:

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import TypeDecorator
 
-from rma.columns import PREFILL_FIELDS
+from rma.columns import CS_FIELDS
 from rma.db.tables import (
     CLAIM_DATA_COLUMNS,
     OPEN_PREDICATE,
@@ -62,7 +62,7 @@ ACCOUNT_FRAME = {"account_id": TEXT, "name": TEXT, "kind": TEXT, "partner_level"
                  "active": "bool", "emails": TEXT}
 CODE_FRAME = {"code_key": TEXT, "code": TEXT, "account_id": TEXT, "serial_numbers": TEXT,
               "issued_at": TIMESTAMP, "expires_at": TIMESTAMP, "status": TEXT,
-              **{f: TEXT for f in PREFILL_FIELDS}}
+              **{f: TEXT for f in CS_FIELDS}}
 OPEN_SERIAL_FRAME = {"serial_number": TEXT, "claim_id": TEXT}
 CLAIM_REF_FRAME = {"account_id": TEXT, "claim_ref": TEXT, "claim_id": TEXT}
 

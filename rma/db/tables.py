@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
-from rma.columns import CANONICAL, DATE_COLUMNS, PREFILL_FIELDS
+from rma.columns import CANONICAL, CS_FIELDS, DATE_COLUMNS
 
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -115,7 +115,7 @@ accounts = sa.Table(
 
 #: The CS-registered fields an RMA code carries (SPEC §2); installation_date is a Date.
 _PREFILL_COLUMNS = [
-    sa.Column(f, ISODate if f in DATE_COLUMNS else sa.Text, nullable=True) for f in PREFILL_FIELDS
+    sa.Column(f, ISODate if f in DATE_COLUMNS else sa.Text, nullable=True) for f in CS_FIELDS
 ]
 
 rma_codes = sa.Table(
@@ -151,8 +151,9 @@ batches = sa.Table(
 )
 
 #: Canonical columns stored on the claim itself (SN lines, account, ref and code are apart).
-CLAIM_DATA_COLUMNS: tuple[str, ...] = tuple(
-    c for c in CANONICAL if c not in {"serial_number", "account_id", "claim_ref", "rma_code"}
+CLAIM_DATA_COLUMNS: tuple[str, ...] = (
+    *(c for c in CANONICAL if c not in {"serial_number", "account_id", "claim_ref", "rma_code"}),
+    "assessment",  # Customer Service's assessment, from the claim's RMA code
 )
 
 claims = sa.Table(

@@ -54,6 +54,7 @@ def may_file_without_code(account: pd.Series, registry: pd.DataFrame, threshold:
     """Step 3: distributors always; installers at or above the threshold level."""
     info = registry.set_index("account_id")
     kind = account.map(info["kind"])
-    level = account.map(info["partner_level"]).fillna("none")
+    level = account.map(info["partner_level"]).astype(object)
+    level = level.where(level.notna(), "none")
     rank = level.map({name: level_rank(name) for name in LEVELS}).fillna(0)
     return (kind == "distributor") | ((kind == "installer") & (rank >= level_rank(threshold)))

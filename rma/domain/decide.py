@@ -136,7 +136,8 @@ def decide(rows: pd.DataFrame, format_issues: pd.DataFrame, origin: str | None,
     found.append(_line_issue(coded[outside.to_numpy()], Reason.CODE_SN_MISMATCH))
 
     resolved = resolved.assign(account=account, claim_key=keys, first_row=first_row,
-                               code_key=prefill_code)
+                               code_key=prefill_code, assessment=_assessments(ref.codes,
+                                                                              prefill_code))
     found.append(duplicate_issues(lines, resolved, ref.open_serials, ref.posted_refs))
 
     issues = concat_issues(found).drop_duplicates(["row", "column", "code"])
@@ -177,10 +178,17 @@ def _line_issue(lines: pd.DataFrame, code: Reason) -> pd.DataFrame:
                          "value": lines["serial_number"].to_numpy()})
 
 
+def _assessments(codes: pd.DataFrame, code_of_row: pd.Series) -> pd.Series:
+    """Customer Service's own assessment travels with the claim that redeems the code."""
+    if "assessment" not in codes.columns:
+        return pd.Series(None, index=code_of_row.index, dtype=object)
+    return code_of_row.map(codes.set_index("code_key")["assessment"]).astype(object)
+
+
 def _claims(rows: pd.DataFrame) -> pd.DataFrame:
     """One record per claim: the first non-blank value of each field among its rows."""
     if not len(rows):
-        return pd.DataFrame(columns=["claim_key", "first_row", *CANONICAL, "account",
+        return pd.DataFrame(columns=["claim_key", "first_row", *CANONICAL, "account", "assessment",
                                      "code_key"])
     ordered = rows.sort_values("first_row", kind="stable")
     grouped = ordered.groupby("claim_key", sort=False)

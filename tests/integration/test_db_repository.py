@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from rma.columns import CANONICAL, PREFILL_FIELDS
+from rma.columns import CANONICAL, CS_FIELDS
 from rma.db import tables as t
 from rma.db.engine import (
     ensure_ready,
@@ -181,7 +181,7 @@ def test_codes_frame(engine):
         frame = repo.codes(["K7QXP3MZ", "UNKNOWN"])
         empty = repo.codes([])
     expected = ["code_key", "code", "account_id", "serial_numbers", "issued_at", "expires_at",
-                "status", *PREFILL_FIELDS]
+                "status", *CS_FIELDS]
     assert list(frame.columns) == expected == list(empty.columns)
     row = frame.iloc[0]
     assert row["status"] == "issued"
@@ -399,7 +399,8 @@ def test_list_claims_json_shape(engine):
     expected_keys = ["claim_id", "account_id", "claim_ref", "status", "batch_id",
                      "submitted_at", "rma_code", "serial_numbers",
                      *[c for c in CANONICAL if c not in
-                       {"claim_ref", "account_id", "rma_code", "serial_number"}]]
+                       {"claim_ref", "account_id", "rma_code", "serial_number"}],
+                     "assessment"]
     assert list(first) == expected_keys
     assert first["serial_numbers"] == ["SN000001", "SN000003"]  # sheet-row order
     assert first["submitted_at"] == "2026-03-10T12:00:00+00:00"

@@ -129,6 +129,7 @@ def upgrade() -> None:
         sa.Column("site_postcode", sa.Text(), nullable=True),
         sa.Column("site_country", sa.Text(), nullable=True),
         sa.Column("notes", sa.Text(), nullable=True),
+        sa.Column("assessment", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["account_id"], ["accounts.account_id"], name=op.f("fk_claims_account_id_accounts")
         ),
@@ -168,6 +169,7 @@ def upgrade() -> None:
         sa.Column("fault_description", sa.Text(), nullable=True),
         sa.Column("error_code", sa.Text(), nullable=True),
         sa.Column("installation_date", sa.Date(), nullable=True),
+        sa.Column("assessment", sa.Text(), nullable=True),
         sa.CheckConstraint(
             "status IN ('issued', 'redeemed', 'revoked')", name=op.f("ck_rma_codes_status")
         ),

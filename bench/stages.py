@@ -1,0 +1,191 @@
+"""One file through the pipeline stage by stage, in this process (``bench.run`` starts it).
+
+    python -m bench.stages FILE --db-url URL --reports DIR --out RESULT.json [--profile]
+
+The stage code is a copy of ``rma.service.ingest_file``, in the same order, calling the same
+functions (its private helpers included). The real service writes the reports inside the
+posting transaction between ``allocate_claim_ids`` and ``post_decision``; so does this copy,
+but the report is timed as a stage of its own and "post" is the sum of the two parts around it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime as dt
+import json
+import pstats
+import resource
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ACCOUNT = "D-001"
+MB = 1024 * 1024
+
+
+def _status_kb(key: str) -> int:
+    """A ``kB`` line of /proc/self/status (VmRSS, VmHWM)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    raise KeyError(key)
+
+
+def reset_peak() -> bool:
+    """Reset the RSS high-water mark (VmHWM) to the current RSS; False if not permitted."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+@dataclass
+class Stage:
+    name: str
+    rows: int = 0
+    seconds: float = 0.0
+    peak_mb: float = 0.0  # process RSS high-water mark during the stage
+    start_mb: float = 0.0  # process RSS when the stage (first) started
+    hot: list[str] = field(default_factory=list)  # top functions, with --profile
+
+
+class Meter:
+    """Times stages and their peak RSS; a stage entered twice accumulates (time, max peak)."""
+
+    def __init__(self, profile: bool) -> None:
+        self.profile = profile
+        self.rows = 0
+        self.stages: dict[str, Stage] = {}
+        self.peak_method = ("VmHWM after clear_refs" if reset_peak() else
+                            "getrusage ru_maxrss (clear_refs not permitted: peak since process "
+                            "start, not per stage)")
+        self._profilers: dict[str, cProfile.Profile] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        first = name not in self.stages
+        st = self.stages.setdefault(name, Stage(name))
+        per_stage = reset_peak()
+        if first:
+            st.start_mb = _status_kb("VmRSS") / 1024
+        profiler = self._profilers.setdefault(name, cProfile.Profile()) if self.profile else None
+        start = time.perf_counter()
+        if profiler:
+            profiler.enable()
+        try:
+            yield
+        finally:
+            if profiler:
+                profiler.disable()
+            st.seconds += time.perf_counter() - start
+            peak_kb = (_status_kb("VmHWM") if per_stage
+                       else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+            st.peak_mb = max(st.peak_mb, peak_kb / 1024)
+            st.rows = self.rows
+
+    def hot_functions(self, top: int = 5) -> None:
+        """Fill each stage's ``hot`` with its top functions by own (self) time."""
+        for name, profiler in self._profilers.items():
+            stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+            ranked = sorted(stats.items(), key=lambda kv: kv[1][2], reverse=True)[:top]
+            self.stages[name].hot = [
+                f"{tt:7.2f}s self {ct:7.2f}s cum {nc:>9} calls  {_where(func)}"
+                for func, (_cc, nc, tt, ct, _callers) in ranked
+            ]
+
+
+def _where(func: tuple[str, int, str]) -> str:
+    filename, line, name = func
+    for marker in ("site-packages/", "/work/main/"):
+        if marker in filename:
+            filename = filename.split(marker, 1)[1]
+    return f"{filename}:{line}({name})" if line else name
+
+
+def run(path: Path, db_url: str, reports_dir: Path, profile: bool) -> dict:
+    """``rma.service.ingest_file`` for one file and origin D-001, stage by stage."""
+    from rma.config import load_settings
+    from rma.db.engine import make_engine, posting_transaction
+    from rma.db.repository import ClaimsRepository
+    from rma.domain.decide import Policy, decide
+    from rma.posting import post_decision
+    from rma.readers import read_batch
+    from rma.reports import write_reports
+    from rma.service import (
+        Origin,
+        _reference,
+        _report_input,
+        _result,
+        check_format,
+        file_sha256,
+        new_batch_id,
+    )
+
+    settings = load_settings()
+    engine = make_engine(db_url)
+    origin = Origin(ACCOUNT, str(path))
+    now = dt.datetime.now(dt.UTC)
+    meter = Meter(profile)
+    baseline_mb = _status_kb("VmRSS") / 1024  # the interpreter and the imports above
+
+    with meter.stage("read"):
+        sha = file_sha256(path)
+        with engine.connect() as conn:
+            assert ClaimsRepository(conn).find_batch_by_sha(sha) is None, "not a fresh database"
+        sheet = read_batch(path, settings.limits)
+        meter.rows = len(sheet.sent)
+    with meter.stage("validate"):
+        rows, format_issues = check_format(sheet, now.date())
+        policy = Policy(now=now, threshold=settings.eligibility_threshold,
+                        lockout_attempts=settings.lockout_attempts)
+    with ExitStack() as transaction:
+        with meter.stage("decide"):
+            conn = transaction.enter_context(posting_transaction(engine))
+            repo = ClaimsRepository(conn)
+            assert repo.find_batch_by_sha(sha) is None
+            ref = _reference(repo, rows, origin.account_id, now, settings.lockout_hours)
+            decision = decide(rows, format_issues, origin.account_id, ref, policy)
+        with meter.stage("post"):
+            batch_id = new_batch_id()
+            claim_ids = repo.allocate_claim_ids(now.year, decision.claims_accepted)
+        with meter.stage("report"):
+            report = _report_input(sheet, decision, claim_ids, batch_id, origin.account_id)
+            reports = (write_reports(report, reports_dir, f"{path.stem}.{sha[:12]}")
+                       if len(decision.issues) else {})
+        with meter.stage("post"):
+            post_decision(repo, decision, claim_ids, sheet, batch_id, origin.source,
+                          origin.account_id, sha, now)
+            transaction.close()  # commit
+    with meter.stage("result"):
+        result = _result(origin.source, origin, batch_id, decision, claim_ids, report,
+                         reports, sheet)
+        document = json.dumps({"batches": [result.to_json()]}, default=str)
+    engine.dispose()
+    meter.hot_functions()
+    return {
+        "file": str(path), "rows": meter.rows, "peak_method": meter.peak_method,
+        "profiled": profile, "baseline_mb": baseline_mb, "claims_accepted": result.claims_accepted,
+        "claims_rejected": result.claims_rejected, "issues": len(decision.issues),
+        "json_bytes": len(document),
+        "stages": [asdict(s) for s in meter.stages.values()],
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m bench.stages")
+    p.add_argument("file", type=Path)
+    p.add_argument("--db-url", required=True)
+    p.add_argument("--reports", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--profile", action="store_true")
+    args = p.parse_args(argv)
+    result = run(args.file, args.db_url, args.reports, args.profile)
+    args.out.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
