@@ -158,10 +158,10 @@ def _safe_url(url: str) -> str:
 
 
 def cmd_accounts(args: argparse.Namespace) -> int:
+    from rma.db.engine import posting_transaction
     from rma.db.reference import import_accounts
 
-    engine = _engine()
-    with engine.begin() as conn:
+    with posting_transaction(_engine()) as conn:
         result = import_accounts(conn, args.path)
     print(f"{args.path.name}: accounts {result}")
     return EXIT_OK
@@ -169,10 +169,10 @@ def cmd_accounts(args: argparse.Namespace) -> int:
 
 def cmd_codes(args: argparse.Namespace) -> int:
     from rma.config import load_settings
+    from rma.db.engine import posting_transaction
     from rma.db.reference import import_codes, issue_code, unlock_codes
 
-    engine = _engine()
-    with engine.begin() as conn:
+    with posting_transaction(_engine()) as conn:
         if args.action == "import":
             days = load_settings().code_validity_days
             print(f"{args.path.name}: {import_codes(conn, args.path, validity_days=days)}")

@@ -1,10 +1,11 @@
 """Engines, migrations and the posting transaction.
 
-SQLite: every transaction starts with ``BEGIN IMMEDIATE`` (the pysqlite recipe from the
-SQLAlchemy docs), so a posting transaction holds the write lock from its first statement and
-two postings never interleave. PostgreSQL: the posting transaction takes a transaction-level
-advisory lock, which serialises postings across processes; row locks and the unique
-constraints remain the last line of defence.
+SQLite: a posting transaction starts with ``BEGIN IMMEDIATE`` (the pysqlite recipe from the
+SQLAlchemy docs), so it holds the write lock from its first statement and two postings never
+interleave; other transactions start with a plain ``BEGIN`` so readers (``claims list``,
+the duplicate-file check) never queue behind a posting. PostgreSQL: the posting
+transaction takes a transaction-level advisory lock, which serialises postings across
+processes; row locks and the unique constraints remain the last line of defence.
 """
 
 from __future__ import annotations
@@ -47,8 +48,12 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
         cursor.close()
 
 
+WRITER = "rma_writer"
+
+
 def _sqlite_on_begin(conn: sa.Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    immediate = conn.get_execution_options().get(WRITER, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_engine(url: str) -> sa.Engine:
@@ -125,7 +130,7 @@ def posting_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
 
     Commits when the block ends normally, rolls back on any exception.
     """
-    with engine.begin() as conn:
+    with engine.connect() as conn, conn.execution_options(**{WRITER: True}).begin():
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": POSTING_LOCK_KEY})
         yield conn
