@@ -19,7 +19,7 @@ from tests.factories import valid_claim, write_csv, write_xlsx
 
 pytestmark = [pytest.mark.postgres, pytest.mark.prefect]
 
-ROUNDS = 3
+ROUNDS = 2
 
 
 def _start(path: Path, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:

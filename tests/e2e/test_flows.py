@@ -1,0 +1,52 @@
+"""The Prefect flows themselves: artifacts per batch and per run, and what happens when the
+database fails even after Prefect's retries (a failed batch; the file stays waiting)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import flows.ingest as flows_module
+from tests.factories import valid_claim, write_csv
+
+pytestmark = pytest.mark.prefect
+
+
+def test_a_posted_batch_with_rejections_publishes_markdown_and_table_artifacts(
+        cli, workdir):
+    from prefect.artifacts import Artifact
+
+    path = write_csv(workdir / "a.csv", [valid_claim(), valid_claim(serial_number="S#1")])
+    batch = cli("ingest", str(path), "--account", "D-001", "--json").json()["batches"][0]
+    key = flows_module._artifact_key(batch["batch_id"])
+    summary = Artifact.get(key)
+    table = Artifact.get(key + "-issues")
+    assert summary is not None and "a.csv" in str(summary.data)
+    assert table is not None and "INVALID_SERIAL_NUMBER" in str(table.data)
+    run = Artifact.get("ingest-run")
+    assert run is not None and "a.csv" in str(run.data)
+
+
+def test_a_database_fault_after_retries_fails_the_batch_and_leaves_the_file_waiting(
+        prefect_api, tmp_path, monkeypatch):
+    inbox = tmp_path / "inbox"
+    (inbox / "D-001").mkdir(parents=True)
+    waiting = write_csv(inbox / "D-001" / "a.csv", [valid_claim()])
+    quick = flows_module.ingest_batch.with_options(retries=1, retry_delay_seconds=0)
+    monkeypatch.setattr(flows_module, "ingest_batch", quick)
+    never_migrated = f"sqlite:///{tmp_path / 'empty.db'}"
+    batches = flows_module.run_inbox(str(inbox), database_url=never_migrated)
+    assert [b["status"] for b in batches] == ["failed"]
+    assert batches[0]["error"]["code"] == "PROCESSING_ERROR"
+    assert "rma db upgrade" in batches[0]["error"]["message"]
+    assert waiting.exists()
+    assert not (tmp_path / "quarantine").exists() and not (tmp_path / "archive").exists()
+
+
+def test_a_run_over_an_empty_inbox_posts_nothing(prefect_api, tmp_path: Path, sqlite_url):
+    from rma.db.engine import upgrade
+
+    upgrade(sqlite_url)
+    (tmp_path / "inbox").mkdir()
+    assert flows_module.run_inbox(str(tmp_path / "inbox"), database_url=sqlite_url) == []
