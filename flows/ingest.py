@@ -122,9 +122,12 @@ def run_inbox(inbox: str | None = None, database_url: str | None = None) -> list
     results = _collect(list(futures), sources, accounts)
     today = dt.datetime.now(dt.UTC).date()
     for item, result in zip(waiting, results, strict=True):
-        drop.settle(item, result.status, result.error,
-                    settings.beside_inbox("archive", root),
-                    settings.beside_inbox("quarantine", root), today)
+        try:
+            drop.settle(item, result.status, result.error,
+                        settings.beside_inbox("archive", root),
+                        settings.beside_inbox("quarantine", root), today)
+        except OSError as exc:  # the batch is committed; the next run archives the file
+            get_run_logger().warning("%s could not be moved: %s", item.source, exc)
     create_markdown_artifact(key="run-inbox", markdown=_run_summary(results))
     for r in results:
         get_run_logger().info(r.line())

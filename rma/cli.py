@@ -82,11 +82,13 @@ def _engine():
 
 
 def _expand(paths: Sequence[Path]) -> list[Path]:
+    """Files as named; folders give every file below them that is not hidden or partial."""
+    from rma.inbox import is_claim_candidate
+
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*")
-                                if p.is_file() and not p.name.startswith(".")))
+            files.extend(sorted(p for p in path.rglob("*") if is_claim_candidate(p)))
         elif path.exists():
             files.append(path)
         else:

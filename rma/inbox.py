@@ -27,7 +27,8 @@ class WaitingFile:
         return str(self.path)
 
 
-def _wanted(path: Path) -> bool:
+def is_claim_candidate(path: Path) -> bool:
+    """Not hidden, not a partial upload, not an Excel lock file, not our own error note."""
     name = path.name
     return (path.is_file() and not name.startswith(_SKIPPED_PREFIXES)
             and not name.lower().endswith(_SKIPPED_SUFFIXES))
@@ -45,7 +46,7 @@ def waiting_files(inbox: Path) -> list[WaitingFile]:
         if folder.name == MAIL_FOLDER or folder.name.startswith("."):
             continue
         found.extend(WaitingFile(p, folder.name) for p in sorted(folder.iterdir())
-                     if _wanted(p))
+                     if is_claim_candidate(p))
     return found
 
 
@@ -95,9 +96,14 @@ QUARANTINE_CODES = frozenset({"UNSUPPORTED_FORMAT", "UNREADABLE_FILE", "NO_HEADE
 
 def settle(item: WaitingFile, status: str, error: dict[str, str] | None,
            archive_root: Path, quarantine_root: Path, today: dt.date) -> Path | None:
-    """Move a file once its batch is settled; returns where it went (None: still waiting)."""
-    if status in ("posted", "duplicate"):
-        return archive(item, archive_root, today)
-    if error is not None and error.get("code") in QUARANTINE_CODES:
-        return quarantine(item, quarantine_root, error["code"], error.get("message", ""))
+    """Move a file once its batch is settled; returns where it went (None: still waiting,
+    or already moved by a run that overlapped this one — its batch is committed either way)."""
+    try:
+        if status in ("posted", "duplicate"):
+            return archive(item, archive_root, today)
+        if error is not None and error.get("code") in QUARANTINE_CODES:
+            return quarantine(item, quarantine_root, error["code"], error.get("message", ""))
+    except FileNotFoundError:
+        if item.path.exists():
+            raise
     return None

@@ -49,6 +49,7 @@ def test_run_inbox_posts_archives_quarantines_and_leaves_unfinished_uploads_wait
     (d001 / "notes.txt").write_text("please call me about the inverter\n", encoding="utf-8")
     write_csv(d001 / ".hidden.csv", [valid_claim()])
     write_csv(d001 / "upload.csv.part", [valid_claim()])
+    (d001 / "~$a.xlsx").write_bytes(b"Excel's lock file while a.xlsx is open")
 
     run = cli("run-inbox", "--inbox", str(inbox), "--json")
     assert run.code == 1, run.err                       # notes.txt could not be processed
@@ -80,7 +81,7 @@ def test_run_inbox_posts_archives_quarantines_and_leaves_unfinished_uploads_wait
     assert _files(site / "quarantine") == {"D-001/notes.txt", "D-001/notes.txt.error.txt"}
     error_text = (site / "quarantine" / "D-001" / "notes.txt.error.txt").read_text("utf-8")
     assert error_text.startswith("UNSUPPORTED_FORMAT: ") and "notes.txt" in error_text
-    assert _files(inbox) == {"D-001/.hidden.csv", "D-001/upload.csv.part"}
+    assert _files(inbox) == {"D-001/.hidden.csv", "D-001/upload.csv.part", "D-001/~$a.xlsx"}
     for batch in (a, b, c):
         assert set(batch["reports"]) == {"xlsx", "csv"}
         for report in batch["reports"].values():
@@ -93,7 +94,7 @@ def test_run_inbox_posts_archives_quarantines_and_leaves_unfinished_uploads_wait
     again = cli("run-inbox", "--inbox", str(inbox), "--json")
     assert again.code == 0, again.err
     assert again.json() == {"batches": []}
-    assert _files(inbox) == {"D-001/.hidden.csv", "D-001/upload.csv.part"}
+    assert _files(inbox) == {"D-001/.hidden.csv", "D-001/upload.csv.part", "D-001/~$a.xlsx"}
     assert len(cli("claims", "list", "--json").json()["claims"]) == 3
 
 
@@ -124,3 +125,33 @@ def test_a_file_posted_but_not_moved_before_a_crash_is_archived_as_a_duplicate_b
     assert not path.exists()
     assert (workdir / "archive" / today().isoformat() / "D-001" / "late.csv").is_file()
     assert cli("claims", "list", "--json").json()["claims"] == claims_before
+
+
+def test_a_file_another_run_archived_first_does_not_crash_the_run(cli, workdir, monkeypatch):
+    """Two nightly runs at once (cron plus a manual re-run) both list the same files; the one
+    that settles second finds them gone. Simulated deterministically: the other run posted
+    both files (by hand here) and moves each one just before this run does."""
+    import rma.inbox as drop
+
+    inbox = workdir / "inbox"
+    folder = inbox / "D-001"
+    folder.mkdir()
+    paths = [write_csv(folder / f"f{i}.csv", [valid_claim()]) for i in range(2)]
+    assert cli("ingest", *map(str, paths), "--json").code == 0      # the other run's commits
+    before = cli("claims", "list", "--json").json()["claims"]
+
+    real_settle = drop.settle
+
+    def the_other_run_moves_it_first(item, status, error, archive_root, quarantine_root,
+                                     on_day):
+        if item.path.exists():
+            drop.archive(item, archive_root, on_day)
+        return real_settle(item, status, error, archive_root, quarantine_root, on_day)
+
+    monkeypatch.setattr(drop, "settle", the_other_run_moves_it_first)
+    run = cli("run-inbox", "--inbox", str(inbox), "--json")
+    assert run.code == 0, run.err
+    assert [b["status"] for b in run.json()["batches"]] == ["duplicate", "duplicate"]
+    day = today().isoformat()
+    assert _files(workdir / "archive") == {f"{day}/D-001/f0.csv", f"{day}/D-001/f1.csv"}
+    assert cli("claims", "list", "--json").json()["claims"] == before
