@@ -21,6 +21,8 @@ CLAIM_SUFFIXES = (".xlsx", ".xlsm", ".csv")
 def _prefect_defaults() -> None:
     """Quiet, robust Prefect defaults for command-line runs (the user's settings win)."""
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # the console shows our one-line results; Prefect's tracebacks go to its API and UI
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
