@@ -201,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="smoke run: 5000 xlsx / 20000 csv rows")
     p.add_argument("--no-cli", action="store_true", help="skip timing the real `rma ingest`")
     p.add_argument("--profile", action="store_true",
-                   help="cProfile every stage and print its top 5 functions (slows it down)")
+                   help="cProfile every stage, print its top 5 functions, keep <stage>.prof "
+                   "files in bench/out/work/ (slows every stage down)")
     p.add_argument("--json", type=Path, default=OUT / "results.json", help="results file")
     args = p.parse_args(argv)
     sizes = {"xlsx": args.rows_xlsx or (5_000 if args.quick else 50_000),
@@ -243,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{Path(f['file']).name} {s['name']}: top functions by own time "
                       "(under cProfile)")
                 print("\n".join("  " + h for h in s["hot"]))
+                print("  project functions by cumulative time:")
+                print("\n".join("  " + h for h in s["hot_project"]))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"machine": info, "sizes": sizes, "files": files},
                                     indent=2, default=str))

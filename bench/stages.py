@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 ACCOUNT = "D-001"
+ROOT = str(Path(__file__).resolve().parent.parent) + "/"
 MB = 1024 * 1024
 
 
@@ -50,7 +51,8 @@ class Stage:
     seconds: float = 0.0
     peak_mb: float = 0.0  # process RSS high-water mark during the stage
     start_mb: float = 0.0  # process RSS when the stage (first) started
-    hot: list[str] = field(default_factory=list)  # top functions, with --profile
+    hot: list[str] = field(default_factory=list)  # with --profile: top by own time
+    hot_project: list[str] = field(default_factory=list)  # top rma/schemas by cumulative time
 
 
 class Meter:
@@ -87,23 +89,39 @@ class Meter:
             st.peak_mb = max(st.peak_mb, peak_kb / 1024)
             st.rows = self.rows
 
-    def hot_functions(self, top: int = 5) -> None:
-        """Fill each stage's ``hot`` with its top functions by own (self) time."""
+    def hot_functions(self, dump_dir: Path, top: int = 5) -> None:
+        """Fill each stage's ``hot`` (top functions by own time) and ``hot_project`` (top
+        project functions, rma/ and schemas/, by cumulative time); dump <stage>.prof files."""
         for name, profiler in self._profilers.items():
+            profiler.dump_stats(dump_dir / f"{name}.prof")
             stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
-            ranked = sorted(stats.items(), key=lambda kv: kv[1][2], reverse=True)[:top]
-            self.stages[name].hot = [
-                f"{tt:7.2f}s self {ct:7.2f}s cum {nc:>9} calls  {_where(func)}"
-                for func, (_cc, nc, tt, ct, _callers) in ranked
-            ]
+            own = sorted(stats.items(), key=lambda kv: kv[1][2], reverse=True)
+            ours = sorted(((f, v) for f, v in stats.items() if _is_project(f[0])),
+                          key=lambda kv: kv[1][3], reverse=True)
+            self.stages[name].hot = [_describe(f, v) for f, v in own[:top]]
+            self.stages[name].hot_project = [_describe(f, v) for f, v in ours[:top]]
+
+
+def _is_project(filename: str) -> bool:
+    return filename.startswith((ROOT + "rma/", ROOT + "schemas/"))
+
+
+def _describe(func: tuple[str, int, str], stat: tuple) -> str:
+    _cc, calls, own, cum, _callers = stat
+    return f"{own:7.2f}s self {cum:7.2f}s cum {calls:>9} calls  {_where(func)}"
 
 
 def _where(func: tuple[str, int, str]) -> str:
     filename, line, name = func
-    for marker in ("site-packages/", "/work/main/"):
+    for marker in ("site-packages/", ROOT):
         if marker in filename:
             filename = filename.split(marker, 1)[1]
     return f"{filename}:{line}({name})" if line else name
+
+
+def _require_new(first_batch: str | None) -> None:
+    if first_batch is not None:
+        raise SystemExit(f"this file is already posted as {first_batch}: use a fresh database")
 
 
 def run(path: Path, db_url: str, reports_dir: Path, profile: bool) -> dict:
@@ -135,7 +153,7 @@ def run(path: Path, db_url: str, reports_dir: Path, profile: bool) -> dict:
     with meter.stage("read"):
         sha = file_sha256(path)
         with engine.connect() as conn:
-            assert ClaimsRepository(conn).find_batch_by_sha(sha) is None, "not a fresh database"
+            _require_new(ClaimsRepository(conn).find_batch_by_sha(sha))
         sheet = read_batch(path, settings.limits)
         meter.rows = len(sheet.sent)
     with meter.stage("validate"):
@@ -146,7 +164,7 @@ def run(path: Path, db_url: str, reports_dir: Path, profile: bool) -> dict:
         with meter.stage("decide"):
             conn = transaction.enter_context(posting_transaction(engine))
             repo = ClaimsRepository(conn)
-            assert repo.find_batch_by_sha(sha) is None
+            _require_new(repo.find_batch_by_sha(sha))
             ref = _reference(repo, rows, origin.account_id, now, settings.lockout_hours)
             decision = decide(rows, format_issues, origin.account_id, ref, policy)
         with meter.stage("post"):
@@ -165,7 +183,8 @@ def run(path: Path, db_url: str, reports_dir: Path, profile: bool) -> dict:
                          reports, sheet)
         document = json.dumps({"batches": [result.to_json()]}, default=str)
     engine.dispose()
-    meter.hot_functions()
+    if profile:
+        meter.hot_functions(reports_dir.parent)
     return {
         "file": str(path), "rows": meter.rows, "peak_method": meter.peak_method,
         "profiled": profile, "baseline_mb": baseline_mb, "claims_accepted": result.claims_accepted,

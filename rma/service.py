@@ -86,6 +86,7 @@ def ingest_file(path: Path, origin: Origin, engine: sa.Engine, settings: Setting
         sheet = read_batch(path, settings.limits)
     except BatchError as exc:
         return BatchResult.failed(source, exc.code, exc.message, origin.account_id)
+    sha = sheet.sha256 or sha  # the content actually read, should the file have changed
     rows, format_issues = check_format(sheet, now.date())
     policy = Policy(now=now, threshold=settings.eligibility_threshold,
                     lockout_attempts=settings.lockout_attempts)
