@@ -155,6 +155,7 @@ def run(path: Path, db_url: str, reports_dir: Path, profile: bool) -> dict:
         with engine.connect() as conn:
             _require_new(ClaimsRepository(conn).find_batch_by_sha(sha))
         sheet = read_batch(path, settings.limits)
+        sha = sheet.sha256 or sha  # as the service: the content actually read
         meter.rows = len(sheet.sent)
     with meter.stage("validate"):
         rows, format_issues = check_format(sheet, now.date())

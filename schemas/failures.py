@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pandera.pandas as pa
 
@@ -25,12 +27,12 @@ def _message(code: str, check: str, column: str, value: object) -> str:
         return f"{LABELS.get(column, column)} is required and was left blank."
     if code == Reason.INVALID_DATE:
         text = str(value)
-        if pd.Series([text]).str.fullmatch(_AMBIGUOUS).iloc[0]:
+        if re.fullmatch(_AMBIGUOUS, text):
             return (f"The date {text} is ambiguous (day and month could be swapped); "
                     "write it as YYYY-MM-DD or DD.MM.YYYY.")
         return f"{text!r} is not a date; use YYYY-MM-DD, DD.MM.YYYY or an Excel date."
-    if code == Reason.INVALID_SERIAL_NUMBER and pd.Series([str(value)]).str.fullmatch(
-            r"\d+(\.\d+)?E\+?\d+").iloc[0]:
+    if code == Reason.INVALID_SERIAL_NUMBER and re.fullmatch(r"\d+(\.\d+)?E\+?\d+",
+                                                             str(value)):
         return ("The serial number looks like a number in scientific notation (Excel changed "
                 "it); format the column as text and enter the serial number again.")
     if check == f"{Reason.INVALID_TEXT}:length":

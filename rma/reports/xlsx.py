@@ -41,6 +41,10 @@ MAX_CELL_CHARS = 32_767
 WIDTH_SAMPLE_ROWS = 500
 
 
+#: A summary sheet is for people: a batch of 180k accepted claims lists the first ones only.
+MAX_IDS_LISTED = 1000
+
+
 def write_xlsx(report: ReportInput, path: Path, lines: list[IssueLine] | None = None) -> None:
     if lines is None:
         lines = issue_lines(report)
@@ -247,5 +251,9 @@ def _write_summary(ws: WriteOnlyWorksheet, report: ReportInput, lines: list[Issu
 
     if report.claim_ids:
         title("Accepted claim IDs")
-        for claim_id in report.claim_ids:
+        for claim_id in report.claim_ids[:MAX_IDS_LISTED]:
             ws.append([_cell(ws, claim_id)])
+        if len(report.claim_ids) > MAX_IDS_LISTED:
+            more = len(report.claim_ids) - MAX_IDS_LISTED
+            ws.append([_cell(ws, f"… and {more} more, up to {report.claim_ids[-1]} "
+                                 "(rma claims list shows them all)")])
