@@ -167,7 +167,7 @@ def cmd_accounts(args: argparse.Namespace) -> int:
 
     with posting_transaction(_engine()) as conn:
         result = import_accounts(conn, args.path)
-    print(f"{args.path.name}: accounts {result}")
+    print(f"{args.path.name}: accounts imported, {result}")
     return EXIT_OK
 
 
@@ -179,7 +179,8 @@ def cmd_codes(args: argparse.Namespace) -> int:
     with posting_transaction(_engine()) as conn:
         if args.action == "import":
             days = load_settings().code_validity_days
-            print(f"{args.path.name}: {import_codes(conn, args.path, validity_days=days)}")
+            print(f"{args.path.name}: RMA codes imported, "
+                  f"{import_codes(conn, args.path, validity_days=days)}")
         elif args.action == "issue":
             fields = {f: getattr(args, f) for f in PREFILL_FIELDS if getattr(args, f)}
             days = args.valid_days or load_settings().code_validity_days
