@@ -86,8 +86,19 @@ def ingest_file(path: Path, origin: Origin, engine: sa.Engine, settings: Setting
         sheet = read_batch(path, settings.limits)
     except BatchError as exc:
         return BatchResult.failed(source, exc.code, exc.message, origin.account_id)
-    sha = sheet.sha256 or sha  # the content actually read, should the file have changed
+    return ingest_sheet(sheet, origin, engine, settings, reports_dir, now)
+
+
+def ingest_sheet(sheet: SheetData, origin: Origin, engine: sa.Engine, settings: Settings,
+                 reports_dir: Path, now: dt.datetime | None = None,
+                 extra_issues: pd.DataFrame | None = None) -> BatchResult:
+    """Decide and post one batch already read (a file's sheet or an e-mailed form).
+    ``extra_issues`` are warnings found while reading it (e.g. ignored attachments)."""
+    now = now or dt.datetime.now(dt.UTC)
+    source, sha = origin.source, sheet.sha256
     rows, format_issues = check_format(sheet, now.date())
+    if extra_issues is not None:
+        format_issues = concat_issues([format_issues, extra_issues])
     policy = Policy(now=now, threshold=settings.eligibility_threshold,
                     lockout_attempts=settings.lockout_attempts)
     with posting_transaction(engine) as conn:
@@ -100,7 +111,7 @@ def ingest_file(path: Path, origin: Origin, engine: sa.Engine, settings: Setting
         batch_id = new_batch_id()
         claim_ids = repo.allocate_claim_ids(now.year, decision.claims_accepted)
         report = _report_input(sheet, decision, claim_ids, batch_id, origin.account_id)
-        reports = (write_reports(report, reports_dir, f"{path.stem}.{sha[:12]}")
+        reports = (write_reports(report, reports_dir, f"{sheet.source.stem}.{sha[:12]}")
                    if len(decision.issues) else {})
         post_decision(repo, decision, claim_ids, sheet, batch_id, source, origin.account_id,
                       sha, now)
