@@ -14,6 +14,8 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from rma import inbox as drop
 from rma.config import load_settings
 from rma.db.engine import ensure_ready, make_engine
+from rma.mail.intake import MessageOutcome, ingest_message
+from rma.mail.outbox import send_pending
 from rma.results import BatchResult
 from rma.service import Origin, ingest_file
 
@@ -45,6 +47,51 @@ def ingest_batch(path: str, account_id: str | None, source: str, database_url: s
             create_table_artifact(key=key + "-issues", table=result.issue_table[:1000],
                                   description=f"Rejections and warnings of {source}")
     return result
+
+
+@task(name="ingest-mail", retries=2, retry_delay_seconds=[2, 10],
+      task_run_name="mail {source}")
+def ingest_mail(source: str, database_url: str, reports_dir: str, outbox: str
+                ) -> MessageOutcome:
+    """One e-mail: its form and attachments as batches, a record, a reply in the outbox."""
+    raw = Path(source).read_bytes()
+    return ingest_message(raw, source, engine_for(database_url), load_settings(),
+                          Path(reports_dir), Path(outbox))
+
+
+@task(name="send-replies", retries=1, retry_delay_seconds=[30])
+def send_replies(outbox: str) -> dict[str, Any]:
+    """Send what waits in the outbox (this run's replies and earlier failed sends)."""
+    report = send_pending(Path(outbox), load_settings().smtp_url)
+    return {"sent": len(report.sent), "failed": [f"{p.name}: {why}" for p, why in report.failed],
+            "waiting_without_smtp": report.skipped_no_smtp}
+
+
+def _mail_outcomes(futures: list, sources: list[str]) -> list[MessageOutcome]:
+    outcomes = []
+    for future, source in zip(futures, sources, strict=True):
+        outcome = future.result(raise_on_failure=False)
+        if isinstance(outcome, BaseException):
+            outcome = MessageOutcome(source, "failed", error={
+                "code": "PROCESSING_ERROR",
+                "message": f"could not be processed ({type(outcome).__name__}: {outcome}); "
+                           "the message stays waiting and the next run tries again."})
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _mail_summary(outcomes: list[MessageOutcome], delivery: dict[str, Any]) -> str:
+    lines = ["# E-mail intake", "",
+             f"* messages: **{len(outcomes)}**; replies sent **{delivery['sent']}**, "
+             f"send failures **{len(delivery['failed'])}**, waiting without SMTP "
+             f"**{delivery['waiting_without_smtp']}**", "",
+             "| message | sender | account | outcome | batches | reply |",
+             "|---|---|---|---|---|---|"]
+    for o in outcomes:
+        status = o.status if not o.error else f"{o.status} ({o.error['code']})"
+        lines.append(f"| {Path(o.source).name} | {o.sender} | {o.account_id or ''} | {status} | "
+                     f"{len(o.batches)} | {Path(o.reply).name if o.reply else ''} |")
+    return "\n".join(lines)
 
 
 def _collect(futures: list, sources: list[str], accounts: list[str | None]
@@ -131,4 +178,39 @@ def run_inbox(inbox: str | None = None, database_url: str | None = None) -> list
     create_markdown_artifact(key="run-inbox", markdown=_run_summary(results))
     for r in results:
         get_run_logger().info(r.line())
-    return [r.to_json() for r in results]
+    mail = _run_mail(root, url, reports, today)
+    return [r.to_json() for r in results] + [b for o in mail for b in _mail_batches(o)]
+
+
+def _mail_batches(outcome: MessageOutcome) -> list[dict[str, Any]]:
+    """A message's batches in the run's JSON; a message that yielded none is one failed batch
+    (unreadable, unknown sender, database fault); a duplicate message adds nothing."""
+    if outcome.batches:
+        return [b.to_json() for b in outcome.batches]
+    if outcome.error is None:
+        return []
+    return [BatchResult.failed(outcome.source, outcome.error["code"], outcome.error["message"],
+                               outcome.account_id).to_json()]
+
+
+def _run_mail(root: Path, url: str, reports: str, today: dt.date) -> list[MessageOutcome]:
+    """The mail part of the nightly run: a task per message, then the outbox."""
+    settings = load_settings()
+    waiting = drop.waiting_mail(root)
+    outbox = settings.beside_inbox("outbox", root)
+    sources = [m.source for m in waiting]
+    futures = ingest_mail.map(sources, unmapped(url), unmapped(reports), unmapped(str(outbox)))
+    outcomes = _mail_outcomes(list(futures), sources)
+    for item, outcome in zip(waiting, outcomes, strict=True):
+        try:
+            drop.settle_mail(item, outcome.status, outcome.error,
+                             settings.beside_inbox("archive", root),
+                             settings.beside_inbox("quarantine", root), today)
+        except OSError as exc:
+            get_run_logger().warning("%s could not be moved: %s", item.source, exc)
+    delivery = send_replies(str(outbox))
+    if waiting or delivery["sent"] or delivery["failed"]:
+        create_markdown_artifact(key="run-inbox-mail", markdown=_mail_summary(outcomes, delivery))
+    for o in outcomes:
+        get_run_logger().info(o.line())
+    return outcomes

@@ -37,6 +37,9 @@ class Settings:
     reports: Path | None = None
     outbox: Path | None = None
     limits: Limits = field(default_factory=Limits)
+    smtp_url: str | None = None
+    mail_from: str = "rma-intake@localhost"
+    max_attachment_bytes: int = 25 * 1024 * 1024
 
     def beside_inbox(self, name: str, inbox: Path | None = None) -> Path:
         """archive/, quarantine/, reports/, outbox/ sit beside the inbox unless configured."""
@@ -94,4 +97,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         reports=_path(env, "RMA_REPORTS"),
         outbox=_path(env, "RMA_OUTBOX"),
         limits=limits,
+        smtp_url=env.get("RMA_SMTP_URL") or None,
+        mail_from=env.get("RMA_MAIL_FROM") or "rma-intake@localhost",
+        max_attachment_bytes=_int(env, "RMA_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024),
     )

@@ -8,6 +8,7 @@ archives the file. Nothing is ever deleted.
 from __future__ import annotations
 
 import datetime as dt
+import mailbox
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,3 +108,65 @@ def settle(item: WaitingFile, status: str, error: dict[str, str] | None,
         if item.path.exists():
             raise
     return None
+
+
+@dataclass(frozen=True)
+class WaitingMail:
+    """One e-mail waiting in ``inbox/mail/``: a loose ``.eml`` or a Maildir message."""
+
+    path: Path
+
+    @property
+    def source(self) -> str:
+        return str(self.path)
+
+
+def _maildir_messages(folder: Path) -> list[Path]:
+    """Delivered messages of a Maildir (``new/`` and ``cur/``; ``tmp/`` is mid-delivery)."""
+    box = mailbox.Maildir(folder, factory=None, create=False)
+    by_key = {p.name.split(":", 1)[0]: p
+              for sub in ("new", "cur") if (folder / sub).is_dir()
+              for p in (folder / sub).iterdir() if p.is_file()}
+    return [by_key[key] for key in sorted(box.keys()) if key in by_key]
+
+
+def waiting_mail(inbox: Path) -> list[WaitingMail]:
+    """Every message in ``inbox/mail/``: a Maildir (new/, cur/) and loose ``.eml`` files."""
+    folder = inbox / MAIL_FOLDER
+    if not folder.is_dir():
+        return []
+    found = [p for p in sorted(folder.iterdir())
+             if is_claim_candidate(p) and p.suffix.lower() == ".eml"]
+    if (folder / "new").is_dir() or (folder / "cur").is_dir():
+        found.extend(_maildir_messages(folder))
+    return [WaitingMail(p) for p in found]
+
+
+def _eml_name(path: Path) -> str:
+    stem = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in path.name)
+    return stem if stem.lower().endswith(".eml") else stem + ".eml"
+
+
+def settle_mail(item: WaitingMail, status: str, error: dict[str, str] | None,
+                archive_root: Path, quarantine_root: Path, today: dt.date) -> Path | None:
+    """Archive a processed (or duplicate) message, quarantine an unreadable one or one from
+    an unknown sender; anything else (the database failed) stays for the next run."""
+    if status in ("processed", "duplicate"):
+        target = archive_root / today.isoformat() / MAIL_FOLDER / _eml_name(item.path)
+        note = None
+    elif error is not None:
+        target = quarantine_root / MAIL_FOLDER / _eml_name(item.path)
+        note = f"{error.get('code')}: {error.get('message', '')}\n"
+    else:
+        return None
+    target = _free_name(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        moved = Path(shutil.move(str(item.path), target))
+    except FileNotFoundError:
+        if item.path.exists():
+            raise
+        return None
+    if note is not None:
+        moved.with_name(moved.name + ".error.txt").write_text(note, encoding="utf-8")
+    return moved

@@ -37,6 +37,7 @@ from rma.db.tables import (
     claims,
     code_attempts,
     is_missing,
+    mail_messages,
     rma_codes,
 )
 from rma.reasons import Reason
@@ -173,6 +174,15 @@ class ClaimsRepository:
     def find_batch_by_sha(self, sha256: str) -> str | None:
         stmt = sa.select(batches.c.batch_id).where(batches.c.sha256 == sha256)
         return self.conn.execute(stmt).scalar_one_or_none()
+
+    def find_message(self, message_id: str, sha256: str) -> str | None:
+        """The Message-ID under which this e-mail (same id, or same bytes) was taken in."""
+        stmt = sa.select(mail_messages.c.message_id).where(
+            (mail_messages.c.message_id == message_id) | (mail_messages.c.sha256 == sha256))
+        return self.conn.execute(stmt.limit(1)).scalar_one_or_none()
+
+    def insert_message(self, record: dict[str, Any]) -> None:
+        self.conn.execute(sa.insert(mail_messages), [record])
 
     def accounts(self, account_ids: Iterable[str]) -> pd.DataFrame:
         """account_id, name, kind, partner_level, active, emails of the known accounts."""

@@ -234,3 +234,21 @@ claim_id_counters = sa.Table(
     sa.Column("year", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("last", sa.Integer, nullable=False),
 )
+
+#: E-mails taken in (SPEC §8): a re-delivered copy (same Message-ID or same bytes) is a
+#: duplicate; the sender's Authentication-Results are kept with the record.
+mail_messages = sa.Table(
+    "mail_messages",
+    metadata,
+    sa.Column("message_id", sa.String(998), primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("sender", sa.Text, nullable=True),
+    sa.Column("account_id", sa.String(ID_LEN), nullable=True),
+    sa.Column("subject", sa.Text, nullable=True),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("status", sa.String(SHORT), nullable=False),
+    sa.Column("error_code", sa.String(32), nullable=True),
+    sa.Column("authentication_results", sa.Text, nullable=True),
+    sa.Column("batch_ids", sa.Text, nullable=False, server_default=""),
+    sa.Column("reply_message_id", sa.Text, nullable=True),
+)
