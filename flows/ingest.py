@@ -59,12 +59,15 @@ def ingest_mail(source: str, database_url: str, reports_dir: str, outbox: str
                           Path(reports_dir), Path(outbox))
 
 
-@task(name="send-replies", retries=1, retry_delay_seconds=[30])
+@task(name="send-replies")
 def send_replies(outbox: str) -> dict[str, Any]:
-    """Send what waits in the outbox (this run's replies and earlier failed sends)."""
+    """Send what waits in the outbox (this run's replies and earlier failed sends). Failed
+    sends stay in the outbox for the next run: that is the retry, so no task retries here."""
     report = send_pending(Path(outbox), load_settings().smtp_url)
+    get_run_logger().info(report.line())
     return {"sent": len(report.sent), "failed": [f"{p.name}: {why}" for p, why in report.failed],
-            "waiting_without_smtp": report.skipped_no_smtp}
+            "waiting_without_smtp": report.skipped_no_smtp,
+            "unsure": [p.name for p in report.unsure], "error": report.error}
 
 
 def _mail_outcomes(futures: list, sources: list[str]) -> list[MessageOutcome]:
@@ -84,7 +87,9 @@ def _mail_summary(outcomes: list[MessageOutcome], delivery: dict[str, Any]) -> s
     lines = ["# E-mail intake", "",
              f"* messages: **{len(outcomes)}**; replies sent **{delivery['sent']}**, "
              f"send failures **{len(delivery['failed'])}**, waiting without SMTP "
-             f"**{delivery['waiting_without_smtp']}**", "",
+             f"**{delivery['waiting_without_smtp']}**, interrupted sends moved to "
+             f"outbox/unsure/ **{len(delivery['unsure'])}**"
+             + (f"; SMTP: {delivery['error']}" if delivery["error"] else ""), "",
              "| message | sender | account | outcome | batches | reply |",
              "|---|---|---|---|---|---|"]
     for o in outcomes:

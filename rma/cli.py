@@ -135,9 +135,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_run_inbox(args: argparse.Namespace) -> int:
     from rma.config import load_settings
 
-    inbox = args.inbox or load_settings().inbox
+    settings = load_settings()
+    inbox = args.inbox or settings.inbox
     if not inbox.is_dir():
         raise ConfigError(f"{inbox}: the inbox folder does not exist")
+    if settings.smtp_url:
+        from rma.mail.smtp import SmtpTarget
+
+        SmtpTarget.from_url(settings.smtp_url)  # a wrong RMA_SMTP_URL is a usage error
     _engine().dispose()
     _prefect_defaults()
     from flows.ingest import run_inbox
