@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from email import policy
+from email.message import EmailMessage
+
 from openpyxl import Workbook
 
 ROOT = Path(__file__).resolve().parent.parent / "inbox"
@@ -75,11 +78,63 @@ def installer_batch(path: Path) -> None:
     path.write_text(INSTALLER_CSV, encoding="utf-8")
 
 
+MAIL_FORM = """\
+Hello Service team,
+
+please register the following claims:
+
+Claim ref: SD-2001
+Serial number: HX5K2312001
+Model: HX-5000
+Fault description: Inverter restarts every few minutes, error IE 03
+Recipient name: Petra Lang
+Company: Lang Elektro
+Phone: +49 30 4402231
+Address: Karl-Marx-Allee 90
+City: Berlin
+Postcode: 10243
+Country: DE
+Site address: Seestr. 7
+Site country: DE
+---
+Claim ref: SD-2002
+SN: HX5K2312002
+Fault description: dead
+Recipient name: Petra Lang
+Phone: +49 30 4402231
+Address: Karl-Marx-Allee 90
+City: Berlin
+Postcode: 10243
+Country: DE
+Site address: Seestr. 7
+Site country: DE
+
+Best regards
+--\x20
+Petra Lang, Solar Distribution GmbH
+"""
+
+
+def mail_batch(path: Path) -> None:
+    msg = EmailMessage(policy=policy.default)
+    msg["From"] = "Petra Lang <claims@solar-distribution.example>"
+    msg["To"] = "rma@inverter-maker.example"
+    msg["Subject"] = "RMA claims SD-2001, SD-2002"
+    msg["Date"] = "Tue, 24 Nov 2026 09:15:00 +0100"
+    msg["Message-ID"] = "<sd-2001@solar-distribution.example>"
+    msg.set_content(MAIL_FORM)
+    msg.add_attachment(b"%PDF-1.4 photo of the type plate", maintype="application",
+                       subtype="pdf", filename="type-plate.pdf")
+    path.write_bytes(bytes(msg))
+
+
 def main() -> None:
     (ROOT / "D-001").mkdir(parents=True, exist_ok=True)
     (ROOT / "I-007").mkdir(parents=True, exist_ok=True)
     distributor_batch(ROOT / "D-001" / "claims-2026-11.xlsx")
     installer_batch(ROOT / "I-007" / "rma-claims.csv")
+    (ROOT / "mail").mkdir(exist_ok=True)
+    mail_batch(ROOT / "mail" / "claims-from-petra.eml")
 
 
 if __name__ == "__main__":

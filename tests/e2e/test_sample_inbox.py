@@ -37,7 +37,14 @@ def test_the_quick_start_sample_posts_and_reports_as_documented(
     assert {w["code"] for w in distributor["warnings"]} == {"UNKNOWN_COLUMN", "VALUE_AS_TEXT"}
     assert (installer["claims_accepted"], installer["claims_rejected"]) == (1, 2)
     assert {r["code"] for r in installer["rejections"]} == {"CODE_REQUIRED", "CODE_EXPIRED"}
-    for batch in (distributor, installer):
+    form = batches["mail"]
+    assert form["account_id"] == "D-001" and form["source"].endswith("(form)")
+    assert (form["claims_accepted"], form["claims_rejected"]) == (1, 1)
+    assert {r["code"] for r in form["rejections"]} == {"INVALID_TEXT"}
+    assert {w["code"] for w in form["warnings"]} == {"IGNORED_ATTACHMENT"}
+    for batch in (distributor, installer, form):
         assert Path(batch["reports"]["xlsx"]).is_file()
     assert not any((tmp_path / "inbox").rglob("*.*"))
-    assert len(list((tmp_path / "archive").rglob("*.*"))) == 2
+    assert len(list((tmp_path / "archive").rglob("*.*"))) == 3
+    [reply] = (tmp_path / "outbox").glob("*.eml")
+    assert "In-Reply-To: <sd-2001@solar-distribution.example>" in reply.read_text()
