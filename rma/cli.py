@@ -147,7 +147,13 @@ def cmd_run_inbox(args: argparse.Namespace) -> int:
     _prefect_defaults()
     from flows.ingest import run_inbox
 
-    return _print_batches(run_inbox(str(inbox)), args.json)
+    status = _print_batches(run_inbox(str(inbox)), args.json)
+    outbox = settings.beside_inbox("outbox", inbox)
+    waiting = sorted(outbox.glob("*.eml")) if outbox.is_dir() else []
+    if waiting and not args.json:
+        how = "SMTP failed; the next run retries" if settings.smtp_url else "no RMA_SMTP_URL"
+        print(f"{len(waiting)} e-mail repl(y/ies) waiting in {outbox} ({how}).")
+    return status
 
 
 def cmd_db(args: argparse.Namespace) -> int:
