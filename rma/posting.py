@@ -13,12 +13,6 @@ from rma.domain.decide import Decision
 from rma.reasons import WARNINGS
 
 
-def _records(frame: pd.DataFrame) -> list[dict]:
-    """Rows as dicts with None for blanks (what executemany wants)."""
-    clean = frame.astype(object).where(frame.notna(), None)
-    return clean.to_dict("records")
-
-
 def claim_rows(decision: Decision, claim_ids: list[str], batch_id: str, now: dt.datetime
                ) -> pd.DataFrame:
     accepted = decision.accepted
@@ -38,7 +32,7 @@ def claim_rows(decision: Decision, claim_ids: list[str], batch_id: str, now: dt.
 
 
 def line_rows(decision: Decision, claim_ids: list[str]) -> pd.DataFrame:
-    id_of = dict(zip(decision.accepted["claim_key"], claim_ids, strict=True))
+    id_of = dict(zip(decision.accepted["claim_key"].tolist(), claim_ids, strict=True))
     lines = decision.lines
     return pd.DataFrame({
         "claim_id": lines["claim_key"].map(id_of).to_numpy(),
@@ -78,13 +72,14 @@ def post_decision(repo: ClaimsRepository, decision: Decision, claim_ids: list[st
         "claims_accepted": decision.claims_accepted,
         "claims_rejected": decision.claims_rejected, "status": "posted",
     })
+    # Frames go to the repository as they are: it converts them column by column.
     claims = claim_rows(decision, claim_ids, batch_id, now)
-    repo.insert_claims(_records(claims))
-    repo.insert_claim_lines(_records(line_rows(decision, claim_ids)))
+    repo.insert_claims(claims)
+    repo.insert_claim_lines(line_rows(decision, claim_ids))
     coded = claims[claims["rma_code"].notna()]
     if len(coded):
         repo.redeem_codes(list(zip(coded["rma_code"], coded["claim_id"], strict=True)), now)
     if len(decision.attempts):
         attempts = decision.attempts.assign(attempted_at=now)
-        repo.insert_attempts(_records(attempts))
-    repo.insert_issues(_records(issue_rows(decision, sheet, batch_id)))
+        repo.insert_attempts(attempts)
+    repo.insert_issues(issue_rows(decision, sheet, batch_id))

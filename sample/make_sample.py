@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
-
 from email import policy
 from email.message import EmailMessage
+from pathlib import Path
 
 from openpyxl import Workbook
 
