@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from functools import cache
 
+import numpy as np
 import pandas as pd
 import phonenumbers
 import pycountry
@@ -22,6 +23,7 @@ from rma.reasons import Reason
 
 _DATE_ISO = r"(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?:[ T]00:00(?::00(?:\.0+)?)?)?"
 _DATE_DOTTED = r"(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4})"
+_DATE_FORMS = (re.compile(_DATE_ISO), re.compile(_DATE_DOTTED))
 _PHONE_JUNK = re.compile(r"[\s\-().\/]")
 _E164ISH = re.compile(r"^\+[1-9]\d{6,14}$")
 _MAX_EXACT_FLOAT = 10**15
@@ -110,29 +112,72 @@ def _as_text(column: pd.Series, name: str) -> tuple[pd.Series, list[pd.DataFrame
     return column, issues
 
 
-def _strip(column: pd.Series) -> pd.Series:
+def _stripped_text(column: pd.Series) -> pd.Series | None:
+    """``_strip_cells`` of ``_as_text`` in one pass over the cells, for the usual column (every
+    cell a ``str`` or None: nothing for ``_as_text`` to do); None for any other column.
+
+    The column itself comes back (copy-on-write) when no cell changes; otherwise only the
+    changed cells are rewritten in a copy.
+    """
+    values = column.to_numpy(dtype=object)
+    # cells to look at: str.strip returns the very same str when there is nothing to strip
+    flagged = [i for i, v in enumerate(values)
+               if v is not None and (not isinstance(v, str) or not v or v.strip() is not v)]
+    if not flagged:
+        return column.astype(object)
+    if not all(isinstance(values[i], str) for i in flagged):
+        return None
+    out = values.copy()
+    for i in flagged:
+        out[i] = values[i].strip() or None
+    return pd.Series(out, index=column.index, dtype=object)
+
+
+def _strip_cells(column: pd.Series) -> pd.Series:
     stripped = column.astype(object).where(column.isna(), column.astype(str).str.strip())
     return stripped.mask(stripped == "", None).astype(object)
 
 
-def _iso_dates(column: pd.Series) -> pd.Series:
-    """ISO and DD.MM.YYYY texts -> YYYY-MM-DD; anything else stays as sent."""
-    text = column.astype("string")
-    out = column.copy()
-    for pattern in (_DATE_ISO, _DATE_DOTTED):
-        parts = text.str.fullmatch(pattern)
-        if not parts.fillna(False).any():
-            continue
-        found = text[parts.fillna(False).astype(bool)].str.extract(pattern)
-        iso = (found["y"] + "-" + found["m"].str.zfill(2) + "-" + found["d"].str.zfill(2))
-        iso = iso[pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce").notna()]
-        out.loc[iso.index] = iso.astype(object)
+def _objects(values: list[object]) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
     return out
 
 
-def _countries(column: pd.Series) -> pd.Series:
-    mapped = column.astype("string").str.casefold().map(country_index())
-    return mapped.astype(object).where(mapped.notna(), column)
+def _iso_dates(values: np.ndarray) -> np.ndarray:
+    """ISO and DD.MM.YYYY texts -> YYYY-MM-DD; anything else stays as sent.
+
+    ``values`` are ``str`` or missing. Each distinct text is read once; the candidate
+    days of each form are checked together by ``pd.to_datetime``.
+    """
+    distinct = {v: v for v in values if isinstance(v, str)}
+    for pattern in _DATE_FORMS:
+        found: dict[str, str] = {}
+        for text in distinct:
+            parts = pattern.fullmatch(text)
+            if parts is not None:
+                found[text] = (parts["y"] + "-" + parts["m"].zfill(2) + "-"
+                               + parts["d"].zfill(2))
+        if not found:
+            continue
+        iso = pd.Series(list(found.values()), dtype="string")
+        real = pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce").notna().to_numpy()
+        for text, day, ok in zip(found, found.values(), real, strict=True):
+            if ok:
+                distinct[text] = day
+    if not distinct:
+        return values
+    return _objects([distinct[v] if isinstance(v, str) else v for v in values])
+
+
+def _countries(values: np.ndarray) -> np.ndarray:
+    index = country_index()
+    return _objects([index.get(v.casefold(), v) if isinstance(v, str) else v
+                     for v in values])
+
+
+def _upper(values: np.ndarray) -> np.ndarray:
+    return _objects([v.upper() if isinstance(v, str) else v for v in values])
 
 
 @cache
@@ -146,44 +191,58 @@ def _parse_phone(text: str, region: str | None) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _phones(column: pd.Series, regions: pd.Series) -> pd.Series:
+def _phone(text: object, region: object) -> object:
     """E.164 where the number can be read (country code given, or the row's country)."""
-    text = column.astype("string")
-    compact = text.str.replace(_PHONE_JUNK, "", regex=True)
-    compact = compact.where(~compact.str.startswith("00").fillna(False),
-                            "+" + compact.str.slice(2))
-    fast = compact.str.fullmatch(_E164ISH).fillna(False).astype(bool)
-    out = column.copy()
-    out[fast] = compact[fast].astype(object)
-    slow = column.notna() & ~fast
-    if slow.any():
-        pairs = pd.DataFrame({"t": column[slow], "r": regions[slow]})
-        parsed = [
-            _parse_phone(t, r if isinstance(r, str) and len(r) == 2 else None)
-            for t, r in pairs.itertuples(index=False)  # only numbers not already E.164
-        ]
-        parsed_s = pd.Series(parsed, index=pairs.index, dtype=object)
-        out[slow] = parsed_s.where(parsed_s.notna(), column[slow])
-    return out
+    if not isinstance(text, str):
+        return text
+    compact = _PHONE_JUNK.sub("", text)
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    if _E164ISH.fullmatch(compact):
+        return compact
+    # only numbers not already E.164 go to phonenumbers
+    parsed = _parse_phone(text, region if isinstance(region, str) and len(region) == 2
+                          else None)
+    return text if parsed is None else parsed
+
+
+def _phones(values: np.ndarray, regions: np.ndarray) -> np.ndarray:
+    return _objects([_phone(t, r) for t, r in zip(values, regions, strict=True)])
 
 
 def normalise(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Text-only claim rows (``str`` or ``None`` in every canonical column) and warnings."""
-    out = pd.DataFrame(index=frame.index)
+    columns: dict[str, pd.Series] = {}
     found: list[pd.DataFrame] = [empty_issues()]
     for name in CANONICAL:
-        column = frame[name] if name in frame.columns else pd.Series(
+        sent = frame[name] if name in frame.columns else pd.Series(
             None, index=frame.index, dtype=object)
-        column, issues = _as_text(column, name)
-        found.extend(issues)
-        column = _strip(column)
+        column = _stripped_text(sent)
+        if column is None:
+            column, issues = _as_text(sent, name)
+            found.extend(issues)
+            column = _strip_cells(column)
         if name in DATE_COLUMNS:
-            column = _iso_dates(column)
+            column = _transformed(column, _iso_dates)
         elif name in COUNTRY_COLUMNS:
-            column = _countries(column)
+            column = _transformed(column, _countries)
         elif name in ("serial_number", "rma_code"):
-            column = column.where(column.isna(), column.astype("string").str.upper())
-        out[name] = column.astype(object)
+            column = _transformed(column, _upper)
+        columns[name] = column
     for name in PHONE_COLUMNS:
-        out[name] = _phones(out[name], out["recipient_country"])
+        columns[name] = pd.Series(
+            _phones(columns[name].to_numpy(dtype=object),
+                    columns["recipient_country"].to_numpy(dtype=object)),
+            index=frame.index, dtype=object)
+    # copy=False: unchanged columns are shared copy-on-write, not copied
+    out = pd.DataFrame(columns, index=frame.index, dtype=object, copy=False)
     return out, concat_issues(found)
+
+
+def _transformed(column: pd.Series, transform) -> pd.Series:
+    """``transform`` (``str`` or missing cells in, same out) of a stripped column."""
+    values = column.to_numpy(dtype=object)
+    out = transform(values)
+    if out is values:  # nothing to change: keep the column (copy-on-write)
+        return column
+    return pd.Series(out, index=column.index, dtype=object)

@@ -47,7 +47,10 @@ def _message(code: str, check: str, column: str, value: object) -> str:
 def validate(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
     """Validate lazily (every error of every row at once) and return the issues found."""
     try:
-        schema.validate(frame, lazy=True)
+        # pandera copies the frame it validates unless told inplace; a shallow
+        # (copy-on-write) copy keeps the caller's frame untouched just as well, without
+        # copying every cell: no check here writes to it
+        schema.validate(frame.copy(deep=False), lazy=True, inplace=True)
     except pa.errors.SchemaErrors as exc:
         return failures_to_issues(exc.failure_cases)
     return empty_issues()
