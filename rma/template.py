@@ -24,6 +24,8 @@ from rma.columns import (
     COUNTRY_COLUMNS,
     DATE_COLUMNS,
     LABELS,
+    MAX_LENGTH,
+    MIN_FAULT_DESCRIPTION,
     PREFILL_FIELDS,
     REQUIRED_AFTER_PREFILL,
     TEXT_LIKE_NUMBERS,
@@ -274,13 +276,14 @@ def _add_validations(ws: Worksheet, countries: str) -> None:
     fault = DataValidation(
         type="textLength",
         operator="between",
-        formula1="5",
-        formula2="2000",
+        formula1=str(MIN_FAULT_DESCRIPTION),
+        formula2=str(MAX_LENGTH["fault_description"]),
         allow_blank=True,
         showErrorMessage=True,
         errorStyle="warning",
         errorTitle="Fault description",
-        error="Describe the fault in 5 to 2000 characters.",
+        error=f"Describe the fault in {MIN_FAULT_DESCRIPTION} to "
+        f"{MAX_LENGTH['fault_description']} characters.",
     )
     for dv, columns in (
         (country, COUNTRY_COLUMNS),
