@@ -10,13 +10,16 @@ from typing import Any
 import sqlalchemy as sa
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.runtime import flow_run as prefect_flow_run
 
 from rma import inbox as drop
-from rma.config import load_settings
+from rma.config import Settings, load_settings
 from rma.db.engine import ensure_ready, make_engine
+from rma.db.runs import finish_run, start_run
 from rma.mail.intake import MessageOutcome, ingest_message
 from rma.mail.outbox import send_pending
 from rma.results import BatchResult
+from rma.runlock import inbox_lock
 from rma.service import Origin, ingest_file
 
 
@@ -161,10 +164,24 @@ def ingest_many(paths: list[str], accounts: list[str | None], database_url: str 
 
 @flow(name="run-inbox", log_prints=False)
 def run_inbox(inbox: str | None = None, database_url: str | None = None) -> list[dict[str, Any]]:
-    """The nightly job: every file waiting in the per-account drop folders, a batch each."""
+    """The nightly job: every file waiting in the per-account drop folders, a batch each,
+    then the mail. One run per inbox at a time (``rma.runlock``); each run is recorded."""
     settings = load_settings()
     root = Path(inbox) if inbox else settings.inbox
     url = database_url or settings.database_url
+    engine = engine_for(url)
+    with inbox_lock(engine, root):
+        run_id = start_run(engine, str(root.resolve()), str(prefect_flow_run.id or "") or None)
+        try:
+            batches = _process_inbox(root, url, settings)
+        except BaseException as exc:
+            finish_run(engine, run_id, [], error=f"{type(exc).__name__}: {exc}")
+            raise
+        finish_run(engine, run_id, [BatchResult(**b) for b in batches])
+    return batches
+
+
+def _process_inbox(root: Path, url: str, settings: Settings) -> list[dict[str, Any]]:
     reports = str(settings.beside_inbox("reports", root))
     waiting = drop.waiting_files(root)
     sources = [w.source for w in waiting]

@@ -71,6 +71,11 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("template", help="write an .xlsx claim template").add_argument(
         "path", type=Path)
+
+    status = sub.add_parser("status", help="last runs, waiting files, quarantined items")
+    status.add_argument("--inbox", type=Path, default=None)
+    status.add_argument("--limit", type=int, default=10, help="how many runs (default 10)")
+    status.add_argument("--json", action="store_true")
     return p
 
 
@@ -218,6 +223,24 @@ def cmd_claims(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    from rma.config import load_settings
+    from rma.status import gather, render
+
+    settings = load_settings()
+    inbox = args.inbox or settings.inbox
+    engine = _engine()
+    try:
+        status = gather(engine, inbox, settings.beside_inbox("quarantine", inbox), args.limit)
+    finally:
+        engine.dispose()
+    if args.json:
+        print(json.dumps(status, indent=2, default=str))
+    else:
+        print("\n".join(render(status)))
+    return EXIT_OK
+
+
 def cmd_template(args: argparse.Namespace) -> int:
     from rma.template import write_template
 
@@ -228,7 +251,7 @@ def cmd_template(args: argparse.Namespace) -> int:
 COMMANDS = {
     "ingest": cmd_ingest, "run-inbox": cmd_run_inbox, "db": cmd_db,
     "accounts": cmd_accounts, "codes": cmd_codes, "claims": cmd_claims,
-    "template": cmd_template,
+    "template": cmd_template, "status": cmd_status,
 }
 
 

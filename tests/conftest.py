@@ -14,8 +14,13 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
+from pathlib import Path  # noqa: E402
+
 import pytest  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
+
+from rma.cli import main  # noqa: E402
+from tests.e2e.conftest import Cli, write_reference  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get(
     "RMA_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -57,3 +62,38 @@ def db_url(request) -> str:
     if request.param == "sqlite":
         return request.getfixturevalue("sqlite_url")
     return request.getfixturevalue("pg_url")
+
+
+# ------------------------------------------------------------------ end-to-end fixtures
+# Here, not in tests/e2e/conftest.py, so every tier (e2e, hostile, faults, ops) shares one
+# Prefect test server per session.
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[str]:
+    """One Prefect API for the whole session (the harness migrates a temp database once)."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield str(PREFECT_API_URL.value())
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -> Path:
+    """A working folder with its own claims database, migrated, with reference data."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RMA_DATABASE_URL", db_url)
+    monkeypatch.setenv("RMA_INBOX", str(tmp_path / "inbox"))
+    (tmp_path / "inbox").mkdir()
+    assert main(["db", "upgrade"]) == 0
+    accounts, codes = write_reference(tmp_path)
+    assert main(["accounts", "import", str(accounts)]) == 0
+    assert main(["codes", "import", str(codes)]) == 0
+    return tmp_path
+
+
+@pytest.fixture
+def cli(prefect_api: str, capsys: pytest.CaptureFixture[str], workdir: Path) -> Cli:
+    return Cli(capsys)
+
+

@@ -252,3 +252,29 @@ mail_messages = sa.Table(
     sa.Column("batch_ids", sa.Text, nullable=False, server_default=""),
     sa.Column("reply_message_id", sa.Text, nullable=True),
 )
+
+#: Inbox runs (SPEC §8, the nightly job): who ran, when, what came of it. A row is written
+#: when a run has taken the inbox's run lock and updated when it ends; a row still
+#: ``running`` whose lock is free belonged to a run that died (marked ``interrupted``).
+RUN_STATUSES = ("running", "finished", "failed", "interrupted")
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("run_id", sa.String(ID_LEN), primary_key=True),
+    sa.Column("inbox", sa.Text, nullable=False),
+    sa.Column("host", sa.Text, nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("flow_run_id", sa.String(ID_LEN), nullable=True),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+    sa.Column("status", sa.String(SHORT), nullable=False),
+    sa.Column("files", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("batches_posted", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("batches_failed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("claims_accepted", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("claims_rejected", sa.Integer, nullable=False, server_default="0"),
+    #: JSON list of {"source", "code", "message"} for the batches that could not be processed
+    sa.Column("failures", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("error", sa.Text, nullable=True),
+)
+sa.Index("ix_runs_started_at", runs.c.started_at)

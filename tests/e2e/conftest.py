@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,16 +58,6 @@ def write_reference(folder: Path) -> tuple[Path, Path]:
     return accounts, codes
 
 
-@pytest.fixture(scope="session")
-def prefect_api() -> Iterator[str]:
-    """One Prefect API for the whole session (the harness migrates a temp database once)."""
-    from prefect.settings import PREFECT_API_URL
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield str(PREFECT_API_URL.value())
-
-
 @dataclass
 class Run:
     code: int
@@ -90,25 +79,6 @@ class Cli:
         code = main(list(argv))
         captured = self.capsys.readouterr()
         return Run(code, captured.out, captured.err)
-
-
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -> Path:
-    """A working folder with its own claims database, migrated, with reference data."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("RMA_DATABASE_URL", db_url)
-    monkeypatch.setenv("RMA_INBOX", str(tmp_path / "inbox"))
-    (tmp_path / "inbox").mkdir()
-    assert main(["db", "upgrade"]) == 0
-    accounts, codes = write_reference(tmp_path)
-    assert main(["accounts", "import", str(accounts)]) == 0
-    assert main(["codes", "import", str(codes)]) == 0
-    return tmp_path
-
-
-@pytest.fixture
-def cli(prefect_api: str, capsys: pytest.CaptureFixture[str], workdir: Path) -> Cli:
-    return Cli(capsys)
 
 
 def run_subprocess(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 300
