@@ -3,7 +3,8 @@
     RmaError                    anything the CLI turns into a one-line message
     ├── BatchError              a whole batch cannot be processed (carries a reason code)
     ├── ConfigError             wrong configuration or usage (exit status 2)
-    └── DatabaseNotReady        the database has not been created/migrated yet
+    ├── DatabaseNotReady        the database has not been created/migrated yet
+    └── ReportNotWritten        a rejection report could not be written (disk full, rights)
 """
 
 from __future__ import annotations
@@ -28,3 +29,7 @@ class ConfigError(RmaError):
 
 class DatabaseNotReady(RmaError):
     """The claims database has no schema yet."""
+
+
+class ReportNotWritten(RmaError):
+    """A rejection report could not be written: the batch is rolled back, the file waits."""

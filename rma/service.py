@@ -21,16 +21,14 @@ from rma.config import Settings
 from rma.db.engine import posting_transaction
 from rma.db.repository import ClaimsRepository
 from rma.domain.decide import Decision, Policy, Reference, decide, lookups
-from rma.errors import BatchError
-from rma.issues import concat_issues, issues_where
-from rma.normalise import normalise
+from rma.errors import BatchError, ReportNotWritten
+from rma.formatcheck import check_rows, format_issues
+from rma.issues import concat_issues
 from rma.posting import post_decision
 from rma.readers import read_batch
 from rma.reasons import Reason, is_warning
 from rma.reports import ReportInput, issue_table, summary_markdown, write_reports
 from rma.results import BatchResult
-from schemas.claims import raw_claims_schema
-from schemas.failures import validate
 
 
 @dataclass(frozen=True)
@@ -54,16 +52,24 @@ def new_batch_id() -> str:
 
 
 def check_format(sheet: SheetData, today: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Step 1: normalised rows and every format issue and warning of every row."""
-    rows, warnings = normalise(sheet.canonical())
-    unknown = pd.Series(True, index=pd.Index([sheet.header_row] * len(sheet.unknown_columns)))
-    header_warnings = [
-        issues_where(unknown.iloc[[i]], column, Reason.UNKNOWN_COLUMN,
-                     f"The column {column!r} is not recognised and was ignored.")
-        for i, column in enumerate(sheet.unknown_columns)
-    ]
-    schema_issues = validate(raw_claims_schema(today), rows)
-    return rows, concat_issues([warnings, schema_issues, *header_warnings])
+    """Step 1: normalised rows and every format issue and warning of every row. (Large
+    files do the same in chunks: ``rma.chunks``, ``flows/chunked.py``.)"""
+    checked = check_rows(sheet.canonical(), today)
+    return checked.rows, format_issues([checked], sheet)
+
+
+def screen_file(path: Path, origin: Origin, engine: sa.Engine) -> BatchResult | None:
+    """Before reading: a file that cannot be opened (failed) or whose content was already
+    posted (duplicate); None when the file is to be read and decided."""
+    try:
+        sha = file_sha256(path)
+    except OSError as exc:
+        return BatchResult.failed(origin.source, Reason.UNREADABLE_FILE,
+                                  f"{path.name}: the file could not be opened ({exc.strerror}).",
+                                  origin.account_id)
+    with engine.connect() as conn:
+        first = ClaimsRepository(conn).find_batch_by_sha(sha)
+    return None if first is None else _duplicate(origin.source, origin, first)
 
 
 def ingest_file(path: Path, origin: Origin, engine: sa.Engine, settings: Settings,
@@ -71,21 +77,13 @@ def ingest_file(path: Path, origin: Origin, engine: sa.Engine, settings: Setting
     """Process one claim file as one batch. Batch errors come back as a failed result;
     database faults raise (the caller's retry policy decides)."""
     now = now or dt.datetime.now(dt.UTC)
-    source = origin.source
-    try:
-        sha = file_sha256(path)
-    except OSError as exc:
-        return BatchResult.failed(source, Reason.UNREADABLE_FILE,
-                                  f"{path.name}: the file could not be opened ({exc.strerror}).",
-                                  origin.account_id)
-    with engine.connect() as conn:
-        first = ClaimsRepository(conn).find_batch_by_sha(sha)
-    if first is not None:
-        return _duplicate(source, origin, first)
+    early = screen_file(path, origin, engine)
+    if early is not None:
+        return early
     try:
         sheet = read_batch(path, settings.limits)
     except BatchError as exc:
-        return BatchResult.failed(source, exc.code, exc.message, origin.account_id)
+        return BatchResult.failed(origin.source, exc.code, exc.message, origin.account_id)
     return ingest_sheet(sheet, origin, engine, settings, reports_dir, now)
 
 
@@ -95,10 +93,18 @@ def ingest_sheet(sheet: SheetData, origin: Origin, engine: sa.Engine, settings: 
     """Decide and post one batch already read (a file's sheet or an e-mailed form).
     ``extra_issues`` are warnings found while reading it (e.g. ignored attachments)."""
     now = now or dt.datetime.now(dt.UTC)
-    source, sha = origin.source, sheet.sha256
-    rows, format_issues = check_format(sheet, now.date())
+    rows, issues = check_format(sheet, now.date())
     if extra_issues is not None:
-        format_issues = concat_issues([format_issues, extra_issues])
+        issues = concat_issues([issues, extra_issues])
+    return post_checked(sheet, rows, issues, origin, engine, settings, reports_dir, now)
+
+
+def post_checked(sheet: SheetData, rows: pd.DataFrame, format_issues: pd.DataFrame,
+                 origin: Origin, engine: sa.Engine, settings: Settings, reports_dir: Path,
+                 now: dt.datetime) -> BatchResult:
+    """Steps 2–7, the reports and the posting of a batch whose format is checked: one
+    transaction. Database faults raise; a retry runs this again from the checked rows."""
+    source, sha = origin.source, sheet.sha256
     policy = Policy(now=now, threshold=settings.eligibility_threshold,
                     lockout_attempts=settings.lockout_attempts)
     with posting_transaction(engine) as conn:
@@ -111,11 +117,23 @@ def ingest_sheet(sheet: SheetData, origin: Origin, engine: sa.Engine, settings: 
         batch_id = new_batch_id()
         claim_ids = repo.allocate_claim_ids(now.year, decision.claims_accepted)
         report = _report_input(sheet, decision, claim_ids, batch_id, origin.account_id)
-        reports = (write_reports(report, reports_dir, f"{sheet.source.stem}.{sha[:12]}")
-                   if len(decision.issues) else {})
+        reports = _write_reports(report, reports_dir, f"{sheet.source.stem}.{sha[:12]}") \
+            if len(decision.issues) else {}
         post_decision(repo, decision, claim_ids, sheet, batch_id, source, origin.account_id,
                       sha, now)
     return _result(source, origin, batch_id, decision, claim_ids, report, reports, sheet)
+
+
+def _write_reports(report: ReportInput, reports_dir: Path, stem: str) -> dict[str, Path]:
+    """Reports are written inside the posting transaction, before anything is posted: a full
+    disk or an unwritable folder rolls the whole batch back and the file stays waiting."""
+    try:
+        return write_reports(report, reports_dir, stem)
+    except OSError as exc:
+        raise ReportNotWritten(
+            f"the rejection report could not be written to {reports_dir} "
+            f"({exc.strerror or exc}); nothing of this batch was posted"
+        ) from exc
 
 
 def _duplicate(source: str, origin: Origin, first: str) -> BatchResult:
