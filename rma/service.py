@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from rma.batch import SheetData
 from rma.config import Settings
 from rma.db.engine import posting_transaction
 from rma.db.repository import ClaimsRepository
+from rma.domain.codes import guessing_report
 from rma.domain.decide import Decision, Policy, Reference, decide, lookups
 from rma.errors import BatchError, ReportNotWritten
 from rma.formatcheck import check_rows, format_issues
@@ -29,6 +31,9 @@ from rma.readers import read_batch
 from rma.reasons import Reason, is_warning
 from rma.reports import ReportInput, issue_table, summary_markdown, write_reports
 from rma.results import BatchResult
+
+#: code guessing and lock-outs (SPEC §4); Prefect picks it up as an extra logger
+security_log = logging.getLogger("rma.security")
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,8 @@ def post_checked(sheet: SheetData, rows: pd.DataFrame, format_issues: pd.DataFra
             if len(decision.issues) else {}
         post_decision(repo, decision, claim_ids, sheet, batch_id, source, origin.account_id,
                       sha, now)
+    for line in guessing_report(decision.attempts, source):
+        security_log.warning(line)
     return _result(source, origin, batch_id, decision, claim_ids, report, reports, sheet)
 
 

@@ -33,6 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import TypeDecorator
 
 from rma.columns import CS_FIELDS
+from rma.db.codes import code_digest, same_code
 from rma.db.tables import (
     CLAIM_DATA_COLUMNS,
     OPEN_PREDICATE,
@@ -239,10 +240,16 @@ class ClaimsRepository:
         return found[0] if len(found) == 1 else None
 
     def codes(self, code_keys: Iterable[str]) -> pd.DataFrame:
-        """The codes with these keys (normalised: see ``rma.db.codes.normalise_code``)."""
+        """The codes with these keys (normalised: see ``rma.db.codes.normalise_code``).
+
+        Submitted codes are looked up by digest and confirmed in constant time, so neither the
+        database nor Python compares a guess with a real code character by character."""
+        given = {code_digest(key): key for key in code_keys}
         cols = [rma_codes.c[name] for name in CODE_FRAME]
-        rows = self._select_in(cols, rma_codes.c.code_key, code_keys)
-        return _frame(rows, CODE_FRAME)
+        rows = [row for row in self._select_in([*cols, rma_codes.c.code_digest],
+                                               rma_codes.c.code_digest, given)
+                if same_code(row.code_key, given[row.code_digest])]
+        return _frame([row[:len(cols)] for row in rows], CODE_FRAME)
 
     def open_serials(self, serial_numbers: Iterable[str]) -> pd.DataFrame:
         """serial_number, claim_id for the SNs that already have an open claim."""

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
 from rma.columns import CANONICAL, CS_FIELDS, DATE_COLUMNS
+from rma.db.codes import code_digest
 
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -122,6 +123,9 @@ rma_codes = sa.Table(
     "rma_codes",
     metadata,
     sa.Column("code_key", sa.String(ID_LEN), primary_key=True),
+    #: the lookup key for submitted codes (see rma.db.codes.code_digest); filled on insert
+    sa.Column("code_digest", sa.String(64), nullable=False, unique=True,
+              default=lambda ctx: code_digest(ctx.get_current_parameters()["code_key"])),
     sa.Column("code", sa.String(ID_LEN), nullable=False),
     sa.Column("account_id", sa.String(ID_LEN), sa.ForeignKey("accounts.account_id"),
               nullable=False, index=True),

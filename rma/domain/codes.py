@@ -72,3 +72,18 @@ def uncovered_serials(lines: pd.DataFrame, covered: pd.Series) -> pd.Series:
     known = pd.MultiIndex.from_frame(pairs[["code_key", "serial_number"]])
     here = pd.MultiIndex.from_frame(lines[["code_key", "serial_number"]])
     return pd.Series((allowed != "").to_numpy() & ~here.isin(known), index=lines.index)
+
+
+def guessing_report(attempts: pd.DataFrame, source: str) -> list[str]:
+    """Security log lines for a batch's failed code attempts (``account_id``, ``outcome``):
+    how many invalid codes each account tried, and which accounts are locked out."""
+    lines = []
+    for account, outcome in attempts.groupby("account_id", sort=True)["outcome"]:
+        invalid = int((outcome == Reason.CODE_INVALID).sum())
+        locked = int((outcome == Reason.CODE_LOCKED).sum())
+        if invalid:
+            lines.append(f"account {account}: {invalid} invalid RMA code attempt(s) in {source}")
+        if locked:
+            lines.append(f"account {account} is locked out of RMA codes: {locked} claim(s) in "
+                         f"{source} refused; `rma codes unlock {account}` lifts it")
+    return lines

@@ -169,6 +169,53 @@ def test_accounts_frame_and_email_lookup(engine):
     assert empty.empty
 
 
+def test_submitted_codes_reach_the_database_only_as_digests(engine, monkeypatch):
+    """A guessed code is never compared with stored codes character by character: the SQL
+    sees its SHA-256 digest, and Python's final check is hmac.compare_digest."""
+    import hmac
+
+    from rma.db.codes import code_digest
+
+    with engine.begin() as conn:
+        add_accounts(conn)
+        conn.execute(sa.insert(t.rma_codes), [{
+            "code_key": "K7QXP3MZ", "code": "K7QX-P3MZ", "account_id": "I-001",
+            "issued_at": NOW, "expires_at": NOW + timedelta(days=90)}])
+    seen: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute",
+                    lambda _c, _cur, statement, params, _ctx, _many:
+                    seen.append(f"{statement} {params}"))
+    compared: list[bytes] = []
+    real = hmac.compare_digest
+    monkeypatch.setattr(hmac, "compare_digest",
+                        lambda a, b: compared.append(b) or real(a, b))
+    with engine.connect() as conn:
+        found = ClaimsRepository(conn).codes(["K7QXP3MZ", "K7QXP3MA"])
+    assert list(found["code_key"]) == ["K7QXP3MZ"]
+    [sql] = [s for s in seen if "rma_codes" in s]
+    assert "K7QXP3M" not in sql and code_digest("K7QXP3MA") in sql
+    assert compared == [b"K7QXP3MZ"]
+
+
+def test_upgrade_gives_existing_codes_their_digest(db_url):
+    from rma.db.codes import code_digest
+
+    upgrade(db_url, revision="0003")
+    eng = make_engine(db_url)
+    with eng.begin() as conn:
+        add_accounts(conn)
+        conn.execute(sa.text(
+            "INSERT INTO rma_codes (code_key, code, account_id, serial_numbers, issued_at, "
+            "expires_at, status) VALUES ('OLDCODE1', 'OLD-CODE1', 'I-001', '', :now, :now, "
+            "'issued')"), {"now": NOW})
+    upgrade(db_url)
+    with eng.connect() as conn:
+        digest = conn.execute(sa.select(t.rma_codes.c.code_digest)).scalar_one()
+        assert not ClaimsRepository(conn).codes(["OLDCODE1"]).empty
+    eng.dispose()
+    assert digest == code_digest("OLDCODE1")
+
+
 def test_codes_frame(engine):
     with engine.begin() as conn:
         add_accounts(conn)

