@@ -1,8 +1,9 @@
 """rejections.xlsx: the submitter's rows as sent, bad cells marked, plus a summary sheet.
 
-Always written in openpyxl's write-only (streaming) mode: it keeps memory flat for big
-reports and still supports fills, comments, frozen panes, auto-filter and column widths
-(everything this report needs), so there is one code path for small and big reports.
+Written with XlsxWriter in constant-memory mode: rows stream to disk in order, so memory
+stays flat for big reports, and it is several times faster than openpyxl's write-only mode
+(bench/README.md). Every text goes through ``write_string`` (never ``write``, which would
+turn ``=...`` into a formula or a URL into a link), already escaped against formula injection.
 """
 
 from __future__ import annotations
@@ -13,12 +14,9 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
 
 from rma.reports.escape import as_text, escape_formula, is_blank, xml_safe
 from rma.reports.summary import (
@@ -32,11 +30,9 @@ from rma.reports.summary import (
 REJECTIONS_SHEET = "Rejections"
 SUMMARY_SHEET = "Summary"
 COMMENT_AUTHOR = "RMA intake"
-ERROR_FILL = PatternFill(fill_type="solid", start_color="FFC7CE", end_color="FFC7CE")
-WARNING_FILL = PatternFill(fill_type="solid", start_color="FFEB9C", end_color="FFEB9C")
-HEADER_FILL = PatternFill(fill_type="solid", start_color="D9D9D9", end_color="D9D9D9")
-BOLD = Font(bold=True)
-WRAP = Alignment(wrap_text=True, vertical="top")
+ERROR_COLOR = "#FFC7CE"
+WARNING_COLOR = "#FFEB9C"
+HEADER_COLOR = "#D9D9D9"
 MAX_CELL_CHARS = 32_767
 WIDTH_SAMPLE_ROWS = 500
 
@@ -45,13 +41,46 @@ WIDTH_SAMPLE_ROWS = 500
 MAX_IDS_LISTED = 1000
 
 
+class _Formats:
+    """The workbook's cell formats, made once per workbook."""
+
+    def __init__(self, wb: xlsxwriter.Workbook) -> None:
+        self.bold = wb.add_format({"bold": True})
+        self.title = wb.add_format({"bold": True, "font_size": 14})
+        self.header = wb.add_format({"bold": True, "bg_color": HEADER_COLOR, "pattern": 1})
+        self.error = wb.add_format({"bg_color": ERROR_COLOR, "pattern": 1})
+        self.warning = wb.add_format({"bg_color": WARNING_COLOR, "pattern": 1})
+        self.wrap = wb.add_format({"text_wrap": True, "valign": "top"})
+        self.date = wb.add_format({"num_format": "yyyy-mm-dd"})
+        self.datetime = wb.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+        self.time = wb.add_format({"num_format": "hh:mm:ss"})
+        self._dated: dict[tuple[int, str], Format] = {}
+        self._wb = wb
+
+    def dated(self, base: Format | None, kind: str) -> Format:
+        """A fill format that also shows a date: XlsxWriter has one format per cell."""
+        if base is None:
+            return getattr(self, kind)
+        key = (id(base), kind)
+        if key not in self._dated:
+            number = {"date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm:ss",
+                      "time": "hh:mm:ss"}[kind]
+            color = ERROR_COLOR if base is self.error else WARNING_COLOR
+            self._dated[key] = self._wb.add_format(
+                {"bg_color": color, "pattern": 1, "num_format": number})
+        return self._dated[key]
+
+
 def write_xlsx(report: ReportInput, path: Path, lines: list[IssueLine] | None = None) -> None:
     if lines is None:
         lines = issue_lines(report)
-    wb = Workbook(write_only=True)
-    _write_rejections(wb.create_sheet(REJECTIONS_SHEET), report, lines)
-    _write_summary(wb.create_sheet(SUMMARY_SHEET), report, lines)
-    wb.save(path)
+    wb = xlsxwriter.Workbook(str(path), {
+        "constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+        "strings_to_numbers": False, "nan_inf_to_errors": False})
+    formats = _Formats(wb)
+    _write_rejections(wb.add_worksheet(REJECTIONS_SHEET), formats, report, lines)
+    _write_summary(wb.add_worksheet(SUMMARY_SHEET), formats, report, lines)
+    wb.close()
 
 
 # -- values -----------------------------------------------------------------------------------
@@ -76,18 +105,32 @@ def xlsx_value(value: Any) -> Any:
     return xml_safe(escape_formula(as_text(value)))[:MAX_CELL_CHARS]
 
 
-def _cell(ws: WriteOnlyWorksheet, value: Any, **style: Any) -> WriteOnlyCell:
-    """A styled cell. Unstyled values go to ``append`` as they are: much cheaper there."""
-    cell = WriteOnlyCell(ws, value=xlsx_value(value))
-    for name, val in style.items():
-        setattr(cell, name, val)
-    return cell
+def put(ws: Worksheet, formats: _Formats, row: int, col: int, value: Any,
+        fmt: Format | None = None) -> None:
+    """Write one sent value (``xlsx_value`` applied) with the right XlsxWriter call."""
+    value = xlsx_value(value)
+    if value is None:
+        if fmt is not None:
+            ws.write_blank(row, col, None, fmt)
+    elif isinstance(value, str):
+        ws.write_string(row, col, value, fmt)
+    elif isinstance(value, bool):
+        ws.write_boolean(row, col, value, fmt)
+    elif isinstance(value, int | float):
+        ws.write_number(row, col, value, fmt)
+    elif isinstance(value, datetime):
+        ws.write_datetime(row, col, value, formats.dated(fmt, "datetime"))
+    elif isinstance(value, date):
+        ws.write_datetime(row, col, value, formats.dated(fmt, "date"))
+    else:  # time
+        ws.write_datetime(row, col, value, formats.dated(fmt, "time"))
 
 
-def _comment(texts: list[str]) -> Comment:
-    text = xml_safe("\n".join(texts))
+def _comment(ws: Worksheet, row: int, col: int, texts: list[str]) -> None:
+    text = xml_safe("\n".join(texts))[:MAX_CELL_CHARS]
     lines = sum(1 + len(t) // 50 for t in texts)
-    return Comment(text, COMMENT_AUTHOR, height=max(60, 16 * lines + 20), width=320)
+    ws.write_comment(row, col, text, {"author": COMMENT_AUTHOR, "width": 320,
+                                      "height": max(60, 16 * lines + 20)})
 
 
 def _unique(texts: list[str]) -> list[str]:
@@ -140,7 +183,8 @@ def _widths(headers: list[str], rows: list[list[Any]]) -> list[float]:
     return widths
 
 
-def _write_rejections(ws: WriteOnlyWorksheet, report: ReportInput, lines: list[IssueLine]) -> None:
+def _write_rejections(ws: Worksheet, formats: _Formats, report: ReportInput,
+                      lines: list[IssueLine]) -> None:
     sent = report.sheet.sent
     headers = list(sent.columns)
     rows = report_rows(report, lines)
@@ -157,60 +201,69 @@ def _write_rejections(ws: WriteOnlyWorksheet, report: ReportInput, lines: list[I
     sample = [[r, *v, ""] for r, v in zip(rows[:WIDTH_SAMPLE_ROWS], values, strict=False)]
     widths = _widths(all_headers, sample)
     widths[-1] = min(max(max((len(e) for e in errors), default=0) + 2, 30), 100)
-    for i, width in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = width
-    ws.freeze_panes = "B2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(all_headers))}{len(rows) + 1}"
+    for i, width in enumerate(widths):
+        ws.set_column(i, i, width)
+    ws.freeze_panes(1, 1)
+    ws.autofilter(0, 0, len(rows), len(all_headers) - 1)
 
-    ws.append([_cell(ws, h, font=BOLD, fill=HEADER_FILL) for h in all_headers])
-    for row, row_values, error_text in zip(rows, values, errors, strict=True):
-        ws.append(_data_row(ws, row, headers, row_values, by_row[row], error_text))
+    for col, header in enumerate(all_headers):
+        put(ws, formats, 0, col, header, formats.header)
+    column_of = {header: i for i, header in enumerate(headers, start=1)}
+    errors_col = len(all_headers) - 1
+    for out_row, (row, row_values, error_text) in enumerate(
+            zip(rows, values, errors, strict=True), start=1):
+        marked = _marks(by_row[row])
+        ws.write_number(out_row, 0, row)
+        for col, value in enumerate(row_values, start=1):
+            if value is not None and not marked:
+                put(ws, formats, out_row, col, value)
+        for header, marks in marked.items():
+            col = column_of.get(header)
+            if col is None:
+                continue
+            has_error = any(not m.warning for m in marks)
+            put(ws, formats, out_row, col, row_values[col - 1],
+                formats.error if has_error else formats.warning)
+            _comment(ws, out_row, col, _unique(
+                [f"Warning – {m.message}" if m.warning else m.message for m in marks]))
+        if marked:
+            for col, value in enumerate(row_values, start=1):
+                if headers[col - 1] not in marked:
+                    put(ws, formats, out_row, col, value)
+        put(ws, formats, out_row, errors_col, error_text, formats.wrap)
 
 
-def _data_row(
-    ws: WriteOnlyWorksheet,
-    row: int,
-    headers: list[Any],
-    values: list[Any],
-    own: list[IssueLine],
-    error_text: str,
-) -> list[Any]:
+def _marks(own: list[IssueLine]) -> dict[Any, list[IssueLine]]:
     per_cell: dict[Any, list[IssueLine]] = defaultdict(list)
     for line in own:
         if line.header:
             per_cell[line.header].append(line)
-    cells: list[Any] = [row]
-    for header, value in zip(headers, values, strict=True):
-        marks = per_cell.get(header)
-        if not marks:
-            cells.append(xlsx_value(value))
-            continue
-        has_error = any(not m.warning for m in marks)
-        cell = _cell(ws, value, fill=ERROR_FILL if has_error else WARNING_FILL)
-        cell.comment = _comment(
-            _unique([f"Warning – {m.message}" if m.warning else m.message for m in marks])
-        )
-        cells.append(cell)
-    cells.append(_cell(ws, error_text, alignment=WRAP))
-    return cells
+    return per_cell
 
 
 # -- the Summary sheet ------------------------------------------------------------------------
 
 
-def _write_summary(ws: WriteOnlyWorksheet, report: ReportInput, lines: list[IssueLine]) -> None:
-    for letter, width in zip("ABCDEF", (26, 34, 22, 10, 90, 30), strict=True):
-        ws.column_dimensions[letter].width = width
+def _write_summary(ws: Worksheet, formats: _Formats, report: ReportInput,
+                   lines: list[IssueLine]) -> None:
+    for col, width in enumerate((26, 34, 22, 10, 90, 30)):
+        ws.set_column(col, col, width)
     sheet = report.sheet
+    row = 0
+
+    def append(values: list[Any], fmt: Format | None = None,
+               first: Format | None = None) -> None:
+        nonlocal row
+        for col, value in enumerate(values):
+            put(ws, formats, row, col, value, first if col == 0 and first else fmt)
+        row += 1
 
     def title(text: str) -> None:
-        ws.append([])
-        ws.append([_cell(ws, text, font=BOLD)])
+        nonlocal row
+        row += 1
+        append([text], formats.bold)
 
-    def table_header(names: list[str]) -> None:
-        ws.append([_cell(ws, n, font=BOLD, fill=HEADER_FILL) for n in names])
-
-    ws.append([_cell(ws, "RMA claim batch report", font=Font(bold=True, size=14))])
+    append(["RMA claim batch report"], formats.title)
     facts: list[tuple[str, Any]] = [
         ("Batch ID", report.batch_id),
         ("Account", report.account_id or "(taken from each row)"),
@@ -228,32 +281,27 @@ def _write_summary(ws: WriteOnlyWorksheet, report: ReportInput, lines: list[Issu
         ),
     ]
     for name, value in facts:
-        ws.append([_cell(ws, name, font=BOLD), _cell(ws, value)])
+        append([name, value], first=formats.bold)
 
     title("Reasons")
-    table_header(["Code", "Kind", "Issues", "Claims", "Meaning"])
+    append(["Code", "Kind", "Issues", "Claims", "Meaning"], formats.header)
     for rc in reason_counts(report, lines):
         kind = "Warning" if rc.warning else "Error"
-        ws.append([_cell(ws, v) for v in (rc.code, kind, rc.issues, rc.claims, rc.meaning)])
+        append([rc.code, kind, rc.issues, rc.claims, rc.meaning])
 
     notes = [line for line in lines if line.file_level]
     if notes:
         title("File-level notes")
-        table_header(["Row", "Column", "Code", "Kind", "Message", "Value"])
+        append(["Row", "Column", "Code", "Kind", "Message", "Value"], formats.header)
         for line in notes:
             kind = "Warning" if line.warning else "Error"
-            ws.append(
-                [
-                    _cell(ws, v)
-                    for v in (line.row, line.column, line.code, kind, line.message, line.value)
-                ]
-            )
+            append([line.row, line.column, line.code, kind, line.message, line.value])
 
     if report.claim_ids:
         title("Accepted claim IDs")
         for claim_id in report.claim_ids[:MAX_IDS_LISTED]:
-            ws.append([_cell(ws, claim_id)])
+            append([claim_id])
         if len(report.claim_ids) > MAX_IDS_LISTED:
             more = len(report.claim_ids) - MAX_IDS_LISTED
-            ws.append([_cell(ws, f"… and {more} more, up to {report.claim_ids[-1]} "
-                                 "(rma claims list shows them all)")])
+            append([f"… and {more} more, up to {report.claim_ids[-1]} "
+                    "(rma claims list shows them all)"])
