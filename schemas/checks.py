@@ -22,7 +22,8 @@ SN_SPLIT = r"[,;\s]+"
 SN_PATTERN = r"[A-Z0-9-]{6,20}"
 EMAIL_PATTERN = r"[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;.]{2,}"
 E164_PATTERN = r"\+[1-9]\d{6,14}"
-ISO_DATE_PATTERN = r"\d{4}-\d{2}-\d{2}"
+#: Year 0000 is no year (pandas reads it, Python's date and the database cannot hold it)
+ISO_DATE_PATTERN = r"(?!0000)\d{4}-\d{2}-\d{2}"
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 ALPHA2: frozenset[str] = frozenset(c.alpha_2 for c in pycountry.countries)
 
@@ -105,7 +106,15 @@ def serial_tokens(cells: pd.Series) -> pd.Series:
 
     The index repeats the cell's row; blank tokens are dropped.
     """
-    tokens = cells.dropna().astype(str).str.strip().str.split(SN_SPLIT, regex=True).explode()
+    text = cells.dropna().astype(str).str.strip()
+    several = text.str.contains(_SN_SPLIT, regex=True).to_numpy(dtype=bool)
+    if not several.any():  # the usual case: one SN per cell, nothing to split
+        return text[text != ""].astype(object)
+    lists = text[several].str.split(SN_SPLIT, regex=True)
+    order = np.concatenate([np.flatnonzero(~several),
+                            np.repeat(np.flatnonzero(several), lists.str.len().to_numpy())])
+    tokens = pd.concat([text[~several].astype(object), lists.explode()])
+    tokens = tokens.iloc[np.argsort(order, kind="stable")].astype(object)
     return tokens[tokens.notna() & (tokens != "")]
 
 
