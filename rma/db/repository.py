@@ -160,7 +160,10 @@ def in_chunks(conn: sa.Connection, column: sa.ColumnElement[Any],
 
 def _distinct(values: Iterable[Any]) -> list[str]:
     """Unique non-blank strings, sorted (stable statements, deterministic chunks)."""
-    series = pd.Series(values if isinstance(values, list) else list(values), dtype=object)
+    values = values if isinstance(values, list) else list(values)
+    if all(type(v) is str for v in values):  # the usual case: lists of keys from lookups
+        return sorted(set(values) - {""})
+    series = pd.Series(values, dtype=object)
     texts = series[series.notna()].astype(str)
     return sorted(set(texts[texts != ""]))
 
