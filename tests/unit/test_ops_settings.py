@@ -1,0 +1,40 @@
+"""The operations settings: RMA_WORKERS, the schedule and time zone of the nightly
+deployment, and the fan-out over a work pool (rma.config)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rma.config import load_settings
+from rma.errors import ConfigError
+
+
+def test_defaults_run_the_nightly_job_at_two_on_this_machine_four_files_at_a_time():
+    s = load_settings({})
+    assert (s.workers, s.schedule_cron, s.timezone) == (4, "0 2 * * *", "UTC")
+    assert s.fanout_deployment is None
+    assert (s.fanout_group_files, s.fanout_group_bytes) == (20, 64 * 1024 * 1024)
+
+
+def test_the_operations_settings_are_read_from_the_environment():
+    s = load_settings({"RMA_WORKERS": "8", "RMA_SCHEDULE_CRON": " 30 1 * * 1-5 ",
+                       "RMA_TIMEZONE": "Europe/Berlin",
+                       "RMA_FANOUT_DEPLOYMENT": "ingest-files/group",
+                       "RMA_FANOUT_GROUP_FILES": "7", "RMA_FANOUT_GROUP_BYTES": "1000",
+                       "RMA_FANOUT_TIMEOUT_SECONDS": "60"})
+    assert (s.workers, s.schedule_cron, s.timezone) == (8, "30 1 * * 1-5", "Europe/Berlin")
+    assert (s.fanout_deployment, s.fanout_group_files, s.fanout_group_bytes,
+            s.fanout_timeout_seconds) == ("ingest-files/group", 7, 1000, 60)
+    assert load_settings({"RMA_FANOUT_DEPLOYMENT": "  "}).fanout_deployment is None
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"RMA_WORKERS": "0"}, "RMA_WORKERS must be at least 1"),
+    ({"RMA_WORKERS": "many"}, "RMA_WORKERS must be a whole number"),
+    ({"RMA_FANOUT_GROUP_FILES": "-1"}, "RMA_FANOUT_GROUP_FILES must be at least 1"),
+    ({"RMA_TIMEZONE": "CEST"}, "RMA_TIMEZONE must be an IANA time zone"),
+    ({"RMA_TIMEZONE": "../etc/passwd"}, "RMA_TIMEZONE must be an IANA time zone"),
+])
+def test_wrong_operations_settings_are_configuration_errors(env, message):
+    with pytest.raises(ConfigError, match=message):
+        load_settings(env)
