@@ -5,7 +5,14 @@ SQLAlchemy docs), so it holds the write lock from its first statement and two po
 interleave; other transactions start with a plain ``BEGIN`` so readers (``claims list``,
 the duplicate-file check) never queue behind a posting. PostgreSQL: the posting
 transaction takes a transaction-level advisory lock, which serialises postings across
-processes; row locks and the unique constraints remain the last line of defence.
+processes; row locks and the unique constraints remain the last line of defence. It runs
+at READ COMMITTED whatever the server's default: the lookups after the lock must see the
+postings committed while it waited (at REPEATABLE READ or SERIALIZABLE the snapshot is taken
+before the lock is granted, and every posting that waited would fail with SQLSTATE 40001).
+
+PostgreSQL connections come from a pool sized by ``DbPool`` (RMA_DB_POOL_*), checked with a
+ping at checkout, with a connect timeout and TCP keepalives so that a dead server or network
+is an error within seconds, not a hang. Which errors are worth retrying: ``rma.db.faults``.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from rma.config import DbPool
 from rma.errors import DatabaseNotReady
 
 #: ``pg_advisory_xact_lock`` key of the posting transaction ("RMAPOST" in ASCII, fits int8).
@@ -56,15 +64,27 @@ def _sqlite_on_begin(conn: sa.Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def make_engine(url: str) -> sa.Engine:
-    """An engine configured for this project (see the module docstring)."""
+def make_engine(url: str, pool: DbPool | None = None) -> sa.Engine:
+    """An engine configured for this project (see the module docstring); ``pool`` applies
+    to PostgreSQL (default: ``DbPool()``; callers pass ``load_settings().db_pool``)."""
     url = normalise_url(url)
     if sa.make_url(url).get_backend_name() == "sqlite":
         engine = sa.create_engine(url, connect_args={"timeout": 30})
         sa.event.listen(engine, "connect", _sqlite_on_connect)
         sa.event.listen(engine, "begin", _sqlite_on_begin)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    pool = pool or DbPool()
+    connect_args: dict[str, int] = {}
+    if sa.make_url(url).get_backend_name() == "postgresql":
+        # libpq parameters; values given in the URL's query string take precedence
+        connect_args = {"connect_timeout": pool.connect_timeout, "keepalives": 1,
+                        "keepalives_idle": pool.keepalive_idle, "keepalives_interval": 10,
+                        "keepalives_count": 3}
+        connect_args = {k: v for k, v in connect_args.items()
+                        if k not in sa.make_url(url).query}
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=pool.size,
+                            max_overflow=pool.max_overflow, pool_timeout=pool.timeout,
+                            pool_recycle=pool.recycle, connect_args=connect_args)
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -130,7 +150,10 @@ def posting_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
 
     Commits when the block ends normally, rolls back on any exception.
     """
-    with engine.connect() as conn, conn.execution_options(**{WRITER: True}).begin():
+    options: dict[str, object] = {WRITER: True}
+    if engine.dialect.name == "postgresql":
+        options["isolation_level"] = "READ COMMITTED"
+    with engine.connect() as conn, conn.execution_options(**options).begin():
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": POSTING_LOCK_KEY})
         yield conn

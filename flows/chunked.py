@@ -1,0 +1,152 @@
+"""The chunked path of a very large file (``ingest-large-file``): more than RMA_CHUNK_ROWS rows.
+
+A CSV is read and format-checked in ranges of whole records, an xlsx is read once and
+format-checked in row frames, each range a task on the flow's task runner: a
+``DaskTaskRunner`` on the existing Dask cluster that RMA_DASK_ADDRESS names, else a thread
+pool. The chunk tasks are pure (``rma.chunks``: bytes or a frame in, checked rows out) and
+need nothing but the installed code: no database, no shared disk. Then, in this process, the
+whole file is decided, reported and posted in ONE transaction, exactly as a small file is;
+only that step touches the database and only that step retries (transient faults).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+import pandas as pd
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+
+from flows.ingest import engine_for, publish_batch
+from rma import progress
+from rma.batch import SheetData
+from rma.chunks import (
+    CsvChunk,
+    ReadChunk,
+    assemble,
+    plan_csv,
+    read_csv_chunk,
+    split_sheet,
+)
+from rma.config import Settings, load_settings
+from rma.db.faults import retry_condition
+from rma.errors import BatchError, ConfigError
+from rma.formatcheck import CheckedRows, check_rows, concat_rows, format_issues
+from rma.readers import read_batch
+from rma.results import BatchResult
+from rma.service import Origin, post_checked, screen_file
+
+
+class LargeFileFailed(RuntimeError):
+    """The chunked run of a file failed after its own retries (not retried again)."""
+
+
+@task(name="check-csv-chunk", cache_policy=NO_CACHE,
+      task_run_name="read and check rows {chunk.first_row}+")
+def check_csv_chunk(chunk: CsvChunk) -> ReadChunk:
+    """Parse one range of CSV records and check their format (no I/O, no database)."""
+    return read_csv_chunk(chunk)
+
+
+@task(name="check-rows-chunk", cache_policy=NO_CACHE, task_run_name="check rows")
+def check_rows_chunk(frame: pd.DataFrame, today: dt.date) -> CheckedRows:
+    """Check the format of one frame of rows of a sheet read whole (no I/O)."""
+    return check_rows(frame, today)
+
+
+@task(name="post-batch", retries=2, retry_delay_seconds=[2, 10],
+      retry_condition_fn=retry_condition, cache_policy=NO_CACHE,
+      task_run_name="post {source}")
+def post_batch(sheet: SheetData, rows: pd.DataFrame, issues: pd.DataFrame,
+               account_id: str | None, source: str, database_url: str, reports_dir: str,
+               now: dt.datetime) -> BatchResult:
+    """Decide, report and post the checked file in one transaction; transient database
+    faults are retried from the checked rows (the chunks are not read again)."""
+    return post_checked(sheet, rows, issues, Origin(account_id, source),
+                        engine_for(database_url), load_settings(), Path(reports_dir), now)
+
+
+@flow(name="ingest-large-file", log_prints=False)
+def ingest_large_file(path: str, account_id: str | None = None, source: str | None = None,
+                      database_url: str | None = None, reports_dir: str | None = None
+                      ) -> BatchResult:
+    """One very large file as one batch: read and checked in chunks, posted whole."""
+    started = time.monotonic()
+    settings = load_settings()
+    source = source or path
+    url = database_url or settings.database_url
+    reports = reports_dir or str(settings.reports or Path("reports"))
+    now = dt.datetime.now(dt.UTC)
+    result = screen_file(Path(path), Origin(account_id, source), engine_for(url))
+    parts: list[CheckedRows] = []
+    if result is None:
+        try:
+            sheet, parts = _checked_chunks(Path(path), source, settings, now.date())
+        except BatchError as exc:
+            result = BatchResult.failed(source, exc.code, exc.message, account_id)
+        else:
+            result = post_batch(sheet, concat_rows(parts), format_issues(parts, sheet),
+                                account_id, source, url, reports, now)
+    publish_batch(result, source, time.monotonic() - started, chunks=len(parts))
+    return result
+
+
+def _checked_chunks(path: Path, source: str, settings: Settings, today: dt.date
+                    ) -> tuple[SheetData, list[CheckedRows]]:
+    """The whole sheet and its checked rows, chunk by chunk (see the module docstring)."""
+    limits, rows = settings.limits, settings.chunk_rows
+    plan = None
+    if path.suffix.lower() == ".csv":
+        try:
+            if path.stat().st_size <= limits.file_bytes:
+                plan = plan_csv(path.read_bytes(), path, limits, rows, today)
+        except OSError:
+            plan = None  # read_batch below says what is wrong
+    if plan is not None:
+        reads = _gather([check_csv_chunk.submit(c) for c in plan.chunks], source)
+        sheet = assemble(plan, reads, limits)
+        if sheet is not None:
+            return sheet, [r.checked for r in reads if r.checked is not None]
+    # an xlsx, or a CSV to read whole: read_batch raises the batch error a normal run gives
+    sheet = read_batch(path, limits)
+    frames = split_sheet(sheet, rows)
+    return sheet, _gather([check_rows_chunk.submit(f, today) for f in frames], source)
+
+
+def _gather(futures: list, source: str) -> list:
+    """The chunk results in row order; a chunk task that failed fails the file (a bug: the
+    chunk functions reject rows as data, they do not raise)."""
+    progress.chunks(source, len(futures))
+    results = []
+    for future in futures:
+        results.append(future.result())
+        progress.chunk_done(source)
+    return results
+
+
+def task_runner_for(settings: Settings) -> TaskRunner:
+    """A DaskTaskRunner on the cluster at RMA_DASK_ADDRESS, else a bounded thread pool."""
+    if settings.dask_address:
+        try:
+            from prefect_dask import DaskTaskRunner
+        except ImportError as exc:
+            raise ConfigError("RMA_DASK_ADDRESS is set but prefect-dask is not installed; "
+                              "pip install 'rma-intake[scale]'") from exc
+        return DaskTaskRunner(address=settings.dask_address)
+    return ThreadPoolTaskRunner(max_workers=settings.workers)
+
+
+def run_large_file(path: str, account_id: str | None, source: str, database_url: str,
+                   reports_dir: str) -> BatchResult:
+    """Run ``ingest-large-file`` as a subflow on the configured runner. Its posting has
+    retried already, so a failure is raised as ``LargeFileFailed`` (not retried again)."""
+    runner = task_runner_for(load_settings())
+    state = ingest_large_file.with_options(task_runner=runner)(
+        path, account_id, source, database_url, reports_dir, return_state=True)
+    if state.is_completed():
+        return state.result()
+    raise LargeFileFailed(f"{Path(path).name}: the chunked run ended {state.name}: "
+                          f"{state.message}")
