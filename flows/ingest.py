@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -10,22 +11,29 @@ from typing import Any
 import sqlalchemy as sa
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.futures import as_completed
 from prefect.runtime import flow_run as prefect_flow_run
 
+from flows.fanout import fan_out
+from flows.runners import FilePoolTaskRunner
 from rma import inbox as drop
+from rma import progress
+from rma.chunks import is_large
 from rma.config import Settings, load_settings
 from rma.db.engine import ensure_ready, make_engine
+from rma.db.faults import retry_condition
 from rma.db.runs import finish_run, start_run
 from rma.mail.intake import MessageOutcome, ingest_message
 from rma.mail.outbox import send_pending
 from rma.results import BatchResult
 from rma.runlock import inbox_lock
+from rma.runlog import batch_line
 from rma.service import Origin, ingest_file
 
 
 @cache
 def engine_for(url: str) -> sa.Engine:
-    engine = make_engine(url)
+    engine = make_engine(url, load_settings().db_pool)
     ensure_ready(engine)
     return engine
 
@@ -35,13 +43,28 @@ def _artifact_key(batch_id: str) -> str:
 
 
 @task(name="ingest-batch", retries=2, retry_delay_seconds=[2, 10],
-      task_run_name="ingest {source}")
+      retry_condition_fn=retry_condition, task_run_name="ingest {source}")
 def ingest_batch(path: str, account_id: str | None, source: str, database_url: str,
                  reports_dir: str) -> BatchResult:
-    """One file, one batch, one transaction. Database faults raise, so Prefect retries."""
+    """One file, one batch, one transaction. Transient database faults (``rma.db.faults``)
+    raise and Prefect retries them; other errors fail at once and the file waits. A file of
+    more than RMA_CHUNK_ROWS rows goes to the chunked subflow, which retries its own posting."""
     settings = load_settings()
+    if is_large(Path(path), settings.chunk_rows):
+        from flows.chunked import run_large_file
+
+        return run_large_file(path, account_id, source, database_url, reports_dir)
+    started = time.monotonic()
     result = ingest_file(Path(path), Origin(account_id, source), engine_for(database_url),
                          settings, Path(reports_dir))
+    publish_batch(result, source, time.monotonic() - started)
+    return result
+
+
+def publish_batch(result: BatchResult, source: str, seconds: float | None, **extra: object
+                  ) -> None:
+    """A processed batch's artifacts (when it has rejections or warnings) and its one
+    structured log line (``rma.runlog``)."""
     if result.batch_id and result.status == "posted" and result.summary_markdown:
         key = _artifact_key(result.batch_id)
         create_markdown_artifact(key=key, markdown=result.summary_markdown,
@@ -49,7 +72,7 @@ def ingest_batch(path: str, account_id: str | None, source: str, database_url: s
         if result.issue_table:
             create_table_artifact(key=key + "-issues", table=result.issue_table[:1000],
                                   description=f"Rejections and warnings of {source}")
-    return result
+    get_run_logger().info(batch_line(result, seconds, **extra))
 
 
 @task(name="ingest-mail", retries=2, retry_delay_seconds=[2, 10],
@@ -57,9 +80,13 @@ def ingest_batch(path: str, account_id: str | None, source: str, database_url: s
 def ingest_mail(source: str, database_url: str, reports_dir: str, outbox: str
                 ) -> MessageOutcome:
     """One e-mail: its form and attachments as batches, a record, a reply in the outbox."""
+    started = time.monotonic()
     raw = Path(source).read_bytes()
-    return ingest_message(raw, source, engine_for(database_url), load_settings(),
-                          Path(reports_dir), Path(outbox))
+    outcome = ingest_message(raw, source, engine_for(database_url), load_settings(),
+                             Path(reports_dir), Path(outbox))
+    for batch in outcome.batches:
+        get_run_logger().info(batch_line(batch, time.monotonic() - started, message=source))
+    return outcome
 
 
 @task(name="send-replies")
@@ -75,6 +102,7 @@ def send_replies(outbox: str) -> dict[str, Any]:
 
 def _mail_outcomes(futures: list, sources: list[str]) -> list[MessageOutcome]:
     outcomes = []
+    progress.expect(len(futures))
     for future, source in zip(futures, sources, strict=True):
         outcome = future.result(raise_on_failure=False)
         if isinstance(outcome, BaseException):
@@ -83,6 +111,8 @@ def _mail_outcomes(futures: list, sources: list[str]) -> list[MessageOutcome]:
                 "message": f"could not be processed ({type(outcome).__name__}: {outcome}); "
                            "the message stays waiting and the next run tries again."})
         outcomes.append(outcome)
+        progress.done(source, outcome.status if not outcome.error
+                      else f"{outcome.status} ({outcome.error.get('code', '')})")
     return outcomes
 
 
@@ -104,18 +134,31 @@ def _mail_summary(outcomes: list[MessageOutcome], delivery: dict[str, Any]) -> s
 
 def _collect(futures: list, sources: list[str], accounts: list[str | None]
              ) -> list[BatchResult]:
-    """Results in input order; a task that failed even after retries is a failed batch."""
-    results = []
-    for future, source, account in zip(futures, sources, accounts, strict=True):
+    """Results in input order; a task that failed even after retries is a failed batch.
+    Each file is reported to the console progress as it finishes (``rma.progress``)."""
+    progress.expect(len(futures))
+    position = {id(future): n for n, future in enumerate(futures)}
+    results: list[BatchResult | None] = [None] * len(futures)
+    for future in as_completed(futures):
+        n = position[id(future)]
+        source, account = sources[n], accounts[n]
         outcome = future.result(raise_on_failure=False)
         if isinstance(outcome, BaseException):
-            results.append(BatchResult.failed(
+            outcome = BatchResult.failed(
                 source, "PROCESSING_ERROR",
                 f"{Path(source).name}: could not be processed ({type(outcome).__name__}: "
-                f"{outcome}); the file stays waiting and the next run tries again.", account))
-        else:
-            results.append(outcome)
-    return results
+                f"{outcome}); the file stays waiting and the next run tries again.", account)
+            get_run_logger().info(batch_line(outcome, None))
+        results[n] = outcome
+        progress.done(source, _outcome_words(outcome))
+    return [r for r in results if r is not None]
+
+
+def _outcome_words(result: BatchResult) -> str:
+    if result.status == "posted":
+        return (f"posted, {result.claims_accepted} accepted, {result.claims_rejected} "
+                "rejected")
+    return f"{result.status} ({(result.error or {}).get('code', '')})"
 
 
 def _run_summary(results: list[BatchResult]) -> str:
@@ -147,22 +190,31 @@ def ingest_one(path: str, account_id: str | None = None, database_url: str | Non
     return ingest_many([path], [account_id], database_url, reports_dir)[0]
 
 
-@flow(name="ingest-files", log_prints=False)
+@flow(name="ingest-files", log_prints=False, task_runner=FilePoolTaskRunner())
 def ingest_many(paths: list[str], accounts: list[str | None], database_url: str | None = None,
-                reports_dir: str | None = None) -> list[dict[str, Any]]:
-    """Ingest files named on the command line, a batch each; files are not moved."""
+                reports_dir: str | None = None, inbox: str | None = None
+                ) -> list[dict[str, Any]]:
+    """Ingest files named on the command line, a batch each; files are not moved. With
+    ``inbox`` (a group of the nightly run's fan-out) they are drop-folder files of that inbox
+    and are archived or quarantined as the nightly run does."""
     settings = load_settings()
     url = database_url or settings.database_url
     reports = reports_dir or str(settings.reports or Path("reports"))
-    futures = ingest_batch.map(paths, accounts, paths, unmapped(url), unmapped(reports))
-    results = _collect(list(futures), paths, accounts)
+    if inbox is not None:
+        waiting = [drop.WaitingFile(Path(p), a or "") for p, a in zip(paths, accounts,
+                                                                      strict=True)]
+        results = _ingest_and_settle(waiting, Path(inbox), url, reports, settings,
+                                     dt.datetime.now(dt.UTC).date())
+    else:
+        futures = ingest_batch.map(paths, accounts, paths, unmapped(url), unmapped(reports))
+        results = _collect(list(futures), paths, accounts)
     create_markdown_artifact(key="ingest-run", markdown=_run_summary(results))
     for r in results:
         get_run_logger().info(r.line())
     return [r.to_json() for r in results]
 
 
-@flow(name="run-inbox", log_prints=False)
+@flow(name="run-inbox", log_prints=False, task_runner=FilePoolTaskRunner())
 def run_inbox(inbox: str | None = None, database_url: str | None = None) -> list[dict[str, Any]]:
     """The nightly job: every file waiting in the per-account drop folders, a batch each,
     then the mail. One run per inbox at a time (``rma.runlock``); each run is recorded."""
@@ -184,12 +236,26 @@ def run_inbox(inbox: str | None = None, database_url: str | None = None) -> list
 def _process_inbox(root: Path, url: str, settings: Settings) -> list[dict[str, Any]]:
     reports = str(settings.beside_inbox("reports", root))
     waiting = drop.waiting_files(root)
+    today = dt.datetime.now(dt.UTC).date()
+    if settings.fanout_deployment and waiting:  # spread over the work pool's workers
+        results = fan_out(waiting, root, reports, engine_for(url), settings)
+    else:  # a task per file on this machine's bounded pool
+        results = _ingest_and_settle(waiting, root, url, reports, settings, today)
+    create_markdown_artifact(key="run-inbox", markdown=_run_summary(results))
+    for r in results:
+        get_run_logger().info(r.line())
+    mail = _run_mail(root, url, reports, today)
+    return [r.to_json() for r in results] + [b for o in mail for b in _mail_batches(o)]
+
+
+def _ingest_and_settle(waiting: list[drop.WaitingFile], root: Path, url: str, reports: str,
+                       settings: Settings, today: dt.date) -> list[BatchResult]:
+    """A task per waiting file; then each file to archive/ or quarantine/ once settled."""
     sources = [w.source for w in waiting]
     accounts: list[str | None] = [w.account_id for w in waiting]
     futures = ingest_batch.map([str(w.path) for w in waiting], accounts, sources,
                                unmapped(url), unmapped(reports))
     results = _collect(list(futures), sources, accounts)
-    today = dt.datetime.now(dt.UTC).date()
     for item, result in zip(waiting, results, strict=True):
         try:
             drop.settle(item, result.status, result.error,
@@ -197,11 +263,7 @@ def _process_inbox(root: Path, url: str, settings: Settings) -> list[dict[str, A
                         settings.beside_inbox("quarantine", root), today)
         except OSError as exc:  # the batch is committed; the next run archives the file
             get_run_logger().warning("%s could not be moved: %s", item.source, exc)
-    create_markdown_artifact(key="run-inbox", markdown=_run_summary(results))
-    for r in results:
-        get_run_logger().info(r.line())
-    mail = _run_mail(root, url, reports, today)
-    return [r.to_json() for r in results] + [b for o in mail for b in _mail_batches(o)]
+    return results
 
 
 def _mail_batches(outcome: MessageOutcome) -> list[dict[str, Any]]:

@@ -24,6 +24,8 @@ def _prefect_defaults() -> None:
     # the console shows our one-line results; Prefect's tracebacks go to its API and UI
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # our own loggers (rma.security: code guessing) go to the flow run's logs as well
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "rma")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
 
@@ -76,6 +78,10 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--inbox", type=Path, default=None)
     status.add_argument("--limit", type=int, default=10, help="how many runs (default 10)")
     status.add_argument("--json", action="store_true")
+
+    serve = sub.add_parser("serve", help="serve the nightly deployment (cron from config)")
+    serve.add_argument("--once", action="store_true",
+                       help="register the deployment, run it once now and exit")
     return p
 
 
@@ -83,9 +89,19 @@ def _engine():
     from rma.config import load_settings
     from rma.db.engine import ensure_ready, make_engine
 
-    engine = make_engine(load_settings().database_url)
+    settings = load_settings()
+    engine = make_engine(settings.database_url, settings.db_pool)
     ensure_ready(engine)
     return engine
+
+
+def _progress(as_json: bool):
+    """Console progress of a flow run (``rma.progress``): never with --json (stdout is the
+    JSON document), else RMA_PROGRESS (auto: a bar on a terminal, plain lines otherwise)."""
+    from rma.config import load_settings
+    from rma.progress import showing
+
+    return showing("off" if as_json else load_settings().progress)
 
 
 def _expand(paths: Sequence[Path]) -> list[Path]:
@@ -133,7 +149,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     _prefect_defaults()
     from flows.ingest import ingest_many
 
-    batches = ingest_many([str(f) for f in files], accounts) if files else []
+    with _progress(args.json):
+        batches = ingest_many([str(f) for f in files], accounts) if files else []
     return _print_batches(batches, args.json)
 
 
@@ -152,7 +169,9 @@ def cmd_run_inbox(args: argparse.Namespace) -> int:
     _prefect_defaults()
     from flows.ingest import run_inbox
 
-    status = _print_batches(run_inbox(str(inbox)), args.json)
+    with _progress(args.json):
+        batches = run_inbox(str(inbox))
+    status = _print_batches(batches, args.json)
     outbox = settings.beside_inbox("outbox", inbox)
     waiting = sorted(outbox.glob("*.eml")) if outbox.is_dir() else []
     if waiting and not args.json:
@@ -241,6 +260,42 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the nightly deployment on the Prefect server of PREFECT_API_URL (a temporary
+    local API would take the schedule with it when the process ends)."""
+    from rma.config import load_settings
+
+    settings = load_settings()
+    if not settings.inbox.is_dir():
+        raise ConfigError(f"{settings.inbox}: the inbox folder does not exist (RMA_INBOX)")
+    _engine().dispose()
+    _prefect_defaults()
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        raise ConfigError("rma serve needs a Prefect server: set PREFECT_API_URL "
+                          "(e.g. http://127.0.0.1:4200/api for `prefect server start`)")
+    from flows.serve import DEPLOYMENT, nightly_options, run_nightly_once, serve_nightly
+
+    nightly_options(settings)  # a wrong cron is a usage error before anything starts
+    if args.once:
+        run = run_nightly_once(settings)
+        state = run.state
+        assert state is not None
+        detail = f" ({state.message})" if state.message and not state.is_completed() else ""
+        print(f"{DEPLOYMENT}: flow run {run.name} {state.name}{detail}.")
+        return EXIT_OK if state.is_completed() else EXIT_FAILED
+    print(f"Serving {DEPLOYMENT} on {PREFECT_API_URL.value()}: cron "
+          f"{settings.schedule_cron!r} ({settings.timezone}), one run at a time, inbox "
+          f"{settings.inbox}. Stop with Ctrl-C or SIGTERM.", flush=True)
+    from contextlib import suppress
+
+    with suppress(KeyboardInterrupt):  # Ctrl-C is how a person stops serving
+        serve_nightly(settings)
+    print(f"Stopped serving {DEPLOYMENT} (its schedule is paused until served again).")
+    return EXIT_OK
+
+
 def cmd_template(args: argparse.Namespace) -> int:
     from rma.template import write_template
 
@@ -251,7 +306,7 @@ def cmd_template(args: argparse.Namespace) -> int:
 COMMANDS = {
     "ingest": cmd_ingest, "run-inbox": cmd_run_inbox, "db": cmd_db,
     "accounts": cmd_accounts, "codes": cmd_codes, "claims": cmd_claims,
-    "template": cmd_template, "status": cmd_status,
+    "template": cmd_template, "status": cmd_status, "serve": cmd_serve,
 }
 
 

@@ -22,6 +22,27 @@ class Limits:
     rows: int = 1_000_000
     columns: int = 200
     cell_chars: int = 32_767
+    #: rows x columns of the area a sheet spans (from A1 to its farthest cell): what reading
+    #: it costs (~50 bytes a cell), however empty; e.g. 400,000 rows of 25 columns
+    cells: int = 25_000_000  # 1M rows of the 22 claim columns fit; ~50 bytes a cell to read
+
+
+@dataclass(frozen=True)
+class DbPool:
+    """Connection pool of the claims database on PostgreSQL (RMA_DB_*); SQLite ignores it.
+
+    ``size`` connections stay open, ``max_overflow`` more are opened under load, a caller
+    waits ``timeout`` s for one before failing, connections are replaced after ``recycle`` s
+    (-1: never) and a dead one is noticed at checkout (pre-ping) or within about
+    ``keepalive_idle`` + 3 x 10 s by TCP keepalives when the network drops.
+    """
+
+    size: int = 5
+    max_overflow: int = 10
+    timeout: int = 30
+    recycle: int = 1800
+    connect_timeout: int = 10
+    keepalive_idle: int = 60
 
 
 @dataclass(frozen=True)
@@ -40,6 +61,19 @@ class Settings:
     smtp_url: str | None = None
     mail_from: str = "rma-intake@localhost"
     max_attachment_bytes: int = 25 * 1024 * 1024
+    #: operations on Prefect (``rma serve``, prefect.yaml, the fan-out of ``run-inbox``)
+    workers: int = 4
+    schedule_cron: str = "0 2 * * *"
+    timezone: str = "UTC"
+    fanout_deployment: str | None = None
+    fanout_group_files: int = 20
+    fanout_group_bytes: int = 64 * 1024 * 1024
+    fanout_timeout_seconds: int = 6 * 3600
+    #: scale and operations: the claims database pool, the chunked path, console progress
+    db_pool: DbPool = field(default_factory=DbPool)
+    chunk_rows: int = 100_000
+    dask_address: str | None = None
+    progress: str = "auto"
 
     def beside_inbox(self, name: str, inbox: Path | None = None) -> Path:
         """archive/, quarantine/, reports/, outbox/ sit beside the inbox unless configured."""
@@ -60,6 +94,31 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         from rma.errors import ConfigError
 
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _positive(env: dict[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value < 1:
+        from rma.errors import ConfigError
+
+        raise ConfigError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+def _timezone(env: dict[str, str]) -> str:
+    """RMA_TIMEZONE: an IANA zone name (``Europe/Berlin``), checked here so a typo is a
+    one-line configuration error rather than a schedule that never fires."""
+    import zoneinfo
+
+    name = (env.get("RMA_TIMEZONE") or "UTC").strip()
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        from rma.errors import ConfigError
+
+        raise ConfigError(f"RMA_TIMEZONE must be an IANA time zone such as Europe/Berlin, "
+                          f"got {name!r}") from exc
+    return name
 
 
 def _path(env: dict[str, str], name: str) -> Path | None:
@@ -84,6 +143,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         rows=_int(env, "RMA_MAX_ROWS", defaults.rows),
         columns=_int(env, "RMA_MAX_COLUMNS", defaults.columns),
         cell_chars=_int(env, "RMA_MAX_CELL_CHARS", defaults.cell_chars),
+        cells=_int(env, "RMA_MAX_CELLS", defaults.cells),
     )
     return Settings(
         database_url=env.get("RMA_DATABASE_URL") or "sqlite:///rma.db",
@@ -100,4 +160,32 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         smtp_url=env.get("RMA_SMTP_URL") or None,
         mail_from=env.get("RMA_MAIL_FROM") or "rma-intake@localhost",
         max_attachment_bytes=_int(env, "RMA_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024),
+        workers=_positive(env, "RMA_WORKERS", 4),
+        schedule_cron=(env.get("RMA_SCHEDULE_CRON") or "0 2 * * *").strip(),
+        timezone=_timezone(env),
+        fanout_deployment=(env.get("RMA_FANOUT_DEPLOYMENT") or "").strip() or None,
+        fanout_group_files=_positive(env, "RMA_FANOUT_GROUP_FILES", 20),
+        fanout_group_bytes=_positive(env, "RMA_FANOUT_GROUP_BYTES", 64 * 1024 * 1024),
+        fanout_timeout_seconds=_positive(env, "RMA_FANOUT_TIMEOUT_SECONDS", 6 * 3600),
+        db_pool=DbPool(
+            size=_positive(env, "RMA_DB_POOL_SIZE", 5),
+            max_overflow=_int(env, "RMA_DB_MAX_OVERFLOW", 10),
+            timeout=_positive(env, "RMA_DB_POOL_TIMEOUT", 30),
+            recycle=_int(env, "RMA_DB_POOL_RECYCLE", 1800),
+            connect_timeout=_positive(env, "RMA_DB_CONNECT_TIMEOUT", 10),
+            keepalive_idle=_positive(env, "RMA_DB_KEEPALIVE_IDLE", 60),
+        ),
+        chunk_rows=_int(env, "RMA_CHUNK_ROWS", 100_000),
+        dask_address=(env.get("RMA_DASK_ADDRESS") or "").strip() or None,
+        progress=_choice(env, "RMA_PROGRESS", ("auto", "bar", "plain", "off")),
     )
+
+
+def _choice(env: dict[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    """One of ``allowed`` (the first is the default), case-insensitive."""
+    value = (env.get(name) or allowed[0]).strip().lower()
+    if value not in allowed:
+        from rma.errors import ConfigError
+
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value

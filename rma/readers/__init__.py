@@ -39,6 +39,9 @@ def read_batch(path: Path, limits: Limits = DEFAULT_LIMITS) -> SheetData:
             "(accepted: .xlsx, .xlsm, .csv)",
         )
     data = _read_bytes(path, name, limits)
+    if not data:
+        raise BatchError(Reason.EMPTY_BATCH, f"{name}: the file is empty (0 bytes); "
+                                             "send a header row and one claim per row")
     sha256 = hashlib.sha256(data).hexdigest()
     if file_format == "csv":
         return read_csv(data, path, sha256, limits, name)

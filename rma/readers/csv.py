@@ -21,6 +21,8 @@ from rma.readers.sheet import Origin, build_sheet
 from rma.reasons import Reason
 
 DELIMITERS: tuple[str, ...] = (",", ";")
+#: Blank rows are not claims, but they are read: past the row limit only this many more are.
+BLANK_ROWS_ALLOWED = 10_000
 UTF8_BOM = b"\xef\xbb\xbf"
 _SEP_LINE = re.compile(r"sep=([,;])[ \t]*(?:\r\n|\r|\n)", re.IGNORECASE)
 _SAVE_AS = "save it from Excel as 'CSV UTF-8' or as .xlsx"
@@ -33,34 +35,60 @@ def read_csv(data: bytes, source: Path, sha256: str, limits: Limits, name: str) 
         raise BatchError(Reason.EMPTY_BATCH, f"{name}: the file is empty; "
                                              "send a header row and one claim per row")
     text, declared = _excel_separator_line(text)
+    _check_line_length(text, name, limits)
     delimiter, header_index = _sniff(text, name, declared)
     origin = Origin(source, source.name, "csv", sha256, name)
     if csv.field_size_limit() <= limits.cell_chars:  # only when configured above 131,072
         csv.field_size_limit(limits.cell_chars + 1)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    # blank lines are rows too (the numbering is kept): a file of nothing but line breaks
+    # must not become millions of rows in memory before the row limit is looked at
+    most = header_index + 1 + limits.rows + BLANK_ROWS_ALLOWED
     try:
         with _gc_paused():
-            rows = list(reader)
+            rows = list(itertools.islice(reader, most + 1))
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
             raise caps.too_large(name, f"a cell near line {reader.line_num:,} has more than "
                                  f"{csv.field_size_limit():,} characters", limits.cell_chars,
                                  "RMA_MAX_CELL_CHARS", "shorten it") from exc
         raise _unreadable(name, f"it is not valid CSV ({short_reason(exc)})") from exc
+    if len(rows) > most:
+        raise caps.too_large(name, f"it has more than {most - header_index - 1:,} rows below "
+                             "the header (blank rows included)", f"{limits.rows:,} rows",
+                             "RMA_MAX_ROWS", "delete the empty rows at the end, or split the "
+                             "claims into several files")
     return build_sheet(rows, header_index, origin, limits)
+
+
+#: What a file that is no CSV text starts with, for a message that says what it is.
+_OTHER_FORMATS: tuple[tuple[bytes, str], ...] = (
+    (b"PK\x03\x04", "an Excel workbook (or another zip archive)"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel 97-2003 workbook (.xls) or a password-protected file"),
+    (b"%PDF", "a PDF document"),
+)
 
 
 def decode(data: bytes, name: str) -> str:
     """UTF-8 (a BOM is dropped), else cp1252; NUL bytes or undecodable bytes are refused."""
+    for magic, what in _OTHER_FORMATS:
+        if data.startswith(magic):
+            raise BatchError(Reason.UNREADABLE_FILE,
+                             f"{name}: the file cannot be read: it is {what} saved with a .csv "
+                             "name; send a workbook as .xlsx, or save the sheet from Excel as "
+                             "'CSV UTF-8'")
     if b"\x00" in data:
-        raise _unreadable(name, "it contains binary data (NUL bytes), e.g. a UTF-16 text "
-                                "file or a spreadsheet renamed to .csv")
+        at = data.index(b"\x00")
+        raise _unreadable(name, f"it contains binary data (a NUL byte on line {_line(data, at):,}"
+                                f", byte {at + 1:,}), e.g. a UTF-16 text file or a spreadsheet "
+                                "renamed to .csv")
     if data.startswith(UTF8_BOM):
         try:
             return data[len(UTF8_BOM):].decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise _unreadable(name, "it starts as UTF-8 but holds bytes that are not "
-                                    f"UTF-8 (at byte {exc.start:,})") from exc
+            at = exc.start + len(UTF8_BOM)
+            raise _unreadable(name, "it starts as UTF-8 but holds bytes that are not UTF-8 "
+                                    f"(on line {_line(data, at):,}, byte {at + 1:,})") from exc
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -69,7 +97,30 @@ def decode(data: bytes, name: str) -> str:
         return data.decode("cp1252")
     except UnicodeDecodeError as exc:
         raise _unreadable(name, "its text encoding is neither UTF-8 nor Windows-1252 "
-                                f"(byte {exc.start:,})") from exc
+                                f"(on line {_line(data, exc.start):,}, byte {exc.start + 1:,})"
+                          ) from exc
+
+
+def _line(data: bytes, at: int) -> int:
+    """The 1-based line of byte ``at``."""
+    return data.count(b"\n", 0, at) + 1
+
+
+def _check_line_length(text: str, name: str, limits: Limits) -> None:
+    """Refuse a line longer than the widest allowed row could be (every column a full cell,
+    quoted, its quotes doubled): the csv module would make it one row of millions of cells."""
+    longest = limits.columns * (2 * limits.cell_chars + 3)
+    if len(text) <= longest:
+        return
+    found = re.compile(rf"(?:^|(?<=\r))[^\r\n]{{{longest + 1}}}", re.MULTILINE).search(text)
+    if found is not None:
+        line = text.count("\n", 0, found.start()) + 1
+        raise BatchError(
+            Reason.TOO_LARGE,
+            f"{name}: line {line:,} has more than {longest:,} characters, more than a row of "
+            f"{limits.columns:,} columns (RMA_MAX_COLUMNS) of {limits.cell_chars:,} characters "
+            "(RMA_MAX_CELL_CHARS) can hold; check that the file is a claim list with one claim "
+            "per line")
 
 
 def _excel_separator_line(text: str) -> tuple[str, str | None]:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import copy
+import io
 import zipfile
 import zlib
-from typing import IO
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from rma.config import Limits
 from rma.errors import BatchError
-from rma.readers.messages import short_reason
+from rma.readers import xmlscan
+from rma.readers.header import HEADER_SEARCH_ROWS, column_letter
+from rma.readers.messages import display_text, short_reason
 from rma.reasons import Reason
 
 _CHUNK = 1 << 20
@@ -37,21 +41,64 @@ def check_file_size(where: str, size: int, limits: Limits) -> None:
                         "split the claims into smaller files")
 
 
-def check_zip(where: str, archive: IO[bytes], limits: Limits) -> None:
-    """Refuse a workbook that unpacks to more than ``limits.inflated_bytes``.
+@dataclass
+class WorkbookScan:
+    """What unpacking an xlsx told about it before calamine reads it: each worksheet part's
+    extent (None: it needs the exact scan) and which part each sheet name reads."""
+
+    data: bytes
+    extents: dict[str, xmlscan.Extent | None] = field(default_factory=dict)
+    parts: dict[str, str] | None = None  # sheet name -> part; None: unknown, check them all
+    members: dict[str, list[zipfile.ZipInfo]] = field(default_factory=dict)
+    exact_budget: int = xmlscan.EXACT_SCAN_BUDGET  # shared by all the sheets of the workbook
+
+    def extent(self, sheet: str) -> xmlscan.Extent:
+        """How far the sheet's cells reach, as calamine would lay them out."""
+        part = self.parts.get(sheet) if self.parts is not None else None
+        names = [part] if part in self.extents else list(self.extents)
+        found = xmlscan.Extent()
+        for name in names:
+            extent = self.extents[name]
+            if extent is None:
+                extent = self.extents[name] = self._exact(name)
+            found = found.merge(extent)
+        return found
+
+    def _exact(self, name: str) -> xmlscan.Extent:
+        found = xmlscan.Extent()
+        with zipfile.ZipFile(io.BytesIO(self.data)) as zf:
+            for info in self.members[name]:
+                extent, self.exact_budget = xmlscan.exact_extent(_chunks(zf, info),
+                                                                 self.exact_budget)
+                found = found.merge(extent)
+        return found
+
+
+def _chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    with zf.open(info) as member:
+        while chunk := member.read(_CHUNK):
+            yield chunk
+
+
+def check_zip(where: str, archive: bytes, limits: Limits) -> WorkbookScan:
+    """Refuse a workbook that unpacks to more than ``limits.inflated_bytes``, that is no xlsx
+    workbook, or whose XML declares entities; note how far each worksheet reaches.
 
     The declared sizes are checked first. Then every member is inflated in chunks and counted
     without trusting its declared size (a zip bomb lies about it; calamine's unzip would not
-    stop there either). A damaged archive, or one whose sizes lie, is UNREADABLE_FILE.
+    stop there either), its XML scanned on the way (``xmlscan``). A damaged archive, or one
+    whose sizes lie, is UNREADABLE_FILE.
     """
     fix = "split the claims into smaller files"
+    scan = WorkbookScan(archive)
     try:
-        with zipfile.ZipFile(archive) as zf:
+        with zipfile.ZipFile(io.BytesIO(archive)) as zf:
             members = zf.infolist()
             declared = sum(info.file_size for info in members)
             if declared > limits.inflated_bytes:
                 raise too_large(where, f"the workbook unpacks to {size_text(declared)}",
                                 size_text(limits.inflated_bytes), "RMA_MAX_INFLATED_BYTES", fix)
+            _check_is_xlsx(where, zf, members)
             inflated = 0
             for info in members:
                 inflated += _inflate(zf, info, limits.inflated_bytes - inflated)
@@ -59,6 +106,11 @@ def check_zip(where: str, archive: IO[bytes], limits: Limits) -> None:
                     raise too_large(where, "the workbook unpacks to more than "
                                     f"{size_text(inflated)}", size_text(limits.inflated_bytes),
                                     "RMA_MAX_INFLATED_BYTES", fix)
+            # the sizes are true now: read the XML calamine will read (a second, cheap pass
+            # that a zip bomb never reaches)
+            mapping: dict[str, list[bytes]] = {_WORKBOOK: [], _WORKBOOK_RELS: []}
+            for info in members:
+                _scan_part(where, zf, info, scan, mapping)
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,
             ValueError, OSError) as exc:
         raise BatchError(
@@ -66,6 +118,65 @@ def check_zip(where: str, archive: IO[bytes], limits: Limits) -> None:
             f"{where}: the workbook is damaged or encrypted ({short_reason(exc)}); "
             "open it in Excel and save it again as .xlsx, or send it as .csv",
         ) from exc
+    found = {name: b"".join(chunks) for name, chunks in mapping.items()}
+    if all(found.values()) and sum(map(len, found.values())) <= _MAPPING_BYTES:
+        scan.parts = xmlscan.sheet_parts(found[_WORKBOOK], found[_WORKBOOK_RELS])
+    return scan
+
+
+_WORKBOOK, _WORKBOOK_RELS = "xl/workbook.xml", "xl/_rels/workbook.xml.rels"
+_MAPPING_BYTES = 16 * 1024 * 1024
+_OPEN_DOCUMENT = b"application/vnd.oasis.opendocument"
+
+
+def _check_is_xlsx(where: str, zf: zipfile.ZipFile, members: list[zipfile.ZipInfo]) -> None:
+    """A zip without xl/workbook.xml is no xlsx: calamine would read it as an OpenDocument
+    or binary workbook, whose sheets nothing here has checked."""
+    names = [xmlscan.normalised(info.filename) for info in members]
+    if names.count(_WORKBOOK) == 1 and names.count(_WORKBOOK_RELS) <= 1:
+        return
+    if names.count(_WORKBOOK) > 1:
+        what = "a zip archive holding two workbooks, which Excel never writes"
+    elif "mimetype" in names:
+        with zf.open(members[names.index("mimetype")]) as member:
+            kind = member.read(200)
+        what = ("an OpenDocument spreadsheet (.ods) renamed to .xlsx"
+                if kind.startswith(_OPEN_DOCUMENT) else "a zip archive, not an Excel workbook")
+    else:
+        what = "a zip archive, not an Excel workbook"
+    raise BatchError(Reason.UNREADABLE_FILE,
+                     f"{where}: the file is {what}; open it in Excel and save it as .xlsx, "
+                     "or send it as .csv")
+
+
+def _scan_part(where: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, scan: WorkbookScan,
+               mapping: dict[str, list[bytes]]) -> None:
+    """Scan one member's XML if calamine will read it (``xmlscan``)."""
+    name = xmlscan.normalised(info.filename)
+    if not xmlscan.is_checked_part(name):
+        return
+    guard = xmlscan.XmlGuard()
+    sheet = xmlscan.FastSheetScan() if xmlscan.is_worksheet(name) else None
+    kept = mapping.get(name)
+    for chunk in _chunks(zf, info):
+        guard.feed(chunk)
+        if guard.problem is not None:
+            raise BatchError(
+                Reason.UNREADABLE_FILE,
+                f"{where}: the workbook cannot be read safely: {guard.problem} (found in "
+                f"{display_text(info.filename)}); open it in Excel and save it again as "
+                ".xlsx, or send it as .csv")
+        if sheet is not None:
+            sheet.feed(chunk)
+        if kept is not None and sum(map(len, kept)) <= _MAPPING_BYTES:
+            kept.append(chunk)
+    if sheet is not None:
+        extent = sheet.result()
+        if name in scan.extents:  # the same part twice: both count
+            previous = scan.extents[name]
+            extent = None if extent is None or previous is None else extent.merge(previous)
+        scan.extents[name] = extent
+        scan.members.setdefault(name, []).append(info)
 
 
 def _inflate(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> int:
@@ -81,6 +192,37 @@ def _inflate(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> int:
         raise zipfile.BadZipFile(f"{info.filename} is {size:,} bytes, "
                                  f"not the {info.file_size:,} it declares")
     return size
+
+
+def check_extent(where: str, extent: xmlscan.Extent, limits: Limits) -> None:
+    """Refuse a sheet whose cells reach beyond the limits before calamine lays it out.
+
+    The header may sit in any of the first rows, so rows are counted generously here; the
+    exact count follows once the header is found (``check_rows``)."""
+    if extent.problem is not None:
+        raise BatchError(Reason.UNREADABLE_FILE,
+                         f"{where}: the sheet cannot be read safely: {extent.problem}; open it "
+                         "in Excel and save it again as .xlsx, or send it as .csv")
+    if extent.rows > limits.rows + HEADER_SEARCH_ROWS:
+        raise too_large(where, f"its cells reach row {extent.rows:,}", f"{limits.rows:,} rows",
+                        "RMA_MAX_ROWS", "delete what lies below the claims, or split them "
+                        "into several files")
+    if extent.columns > limits.columns:
+        raise too_large(where, f"its cells reach column {column_letter(extent.columns - 1)} "
+                        f"({extent.columns:,} columns)", f"{limits.columns:,} columns",
+                        "RMA_MAX_COLUMNS", "delete the columns that are not claim data and any "
+                        "stray cells to the right of the claims")
+    check_cells(where, extent.rows, extent.columns, limits)
+
+
+def check_cells(where: str, rows: int, columns: int, limits: Limits) -> None:
+    """The area a sheet spans (rows x columns) is what reading it costs, however empty."""
+    if rows * columns > limits.cells:
+        raise too_large(where, f"it spans {rows:,} rows by {columns:,} columns "
+                        f"({rows * columns:,} cells, up to cell {column_letter(columns - 1)}"
+                        f"{rows})", f"{limits.cells:,} cells", "RMA_MAX_CELLS",
+                        "delete stray cells far below or to the right of the claims, or "
+                        "split the claims into several files")
 
 
 def check_rows(where: str, rows: int, limits: Limits) -> None:

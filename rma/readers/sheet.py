@@ -56,6 +56,8 @@ def build_sheet(grid: Sequence[Sequence[object]], header_index: int, origin: Ori
     if width > limits.columns:  # trailing blank cells (csv: "a,b,,,,") do not count
         width = max((_used_width(row) for row in grid), default=0)
         caps.check_columns(origin.where, width, limits)
+    # what the grid below would cost, however blank: checked before it is built
+    caps.check_cells(origin.where, len(grid), width, limits)
     body = to_array(grid[header_index + 1:], width)
     blank = body == ""
     body[blank] = None

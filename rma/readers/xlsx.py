@@ -12,7 +12,7 @@ from rma.config import Limits
 from rma.errors import BatchError
 from rma.readers import limits as caps
 from rma.readers.header import HEADER_SEARCH_ROWS, find_header
-from rma.readers.messages import short_reason
+from rma.readers.messages import display_text, short_reason
 from rma.readers.sheet import Origin, build_sheet
 from rma.reasons import Reason
 
@@ -31,11 +31,11 @@ def read_xlsx(data: bytes, source: Path, file_format: str, sha256: str, limits: 
             "archives; this one may be password-protected, an old .xls or another file "
             "renamed); open it in Excel and save it as .xlsx, or send it as .csv",
         )
-    caps.check_zip(name, io.BytesIO(data), limits)
+    scan = caps.check_zip(name, data, limits)
     try:
         workbook = calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         with workbook:
-            grid, header_index, sheet_name = _claim_sheet(workbook, limits, name)
+            grid, header_index, sheet_name = _claim_sheet(workbook, scan, limits, name)
     except BatchError:
         raise
     # calamine raises CalamineError subclasses and a few builtins; a Rust panic surfaces as
@@ -43,16 +43,24 @@ def read_xlsx(data: bytes, source: Path, file_format: str, sha256: str, limits: 
     except BaseException as exc:
         if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
             raise
+        why = short_reason(exc)
+        what = ("its text is not valid UTF-8" if "utf-8" in why.lower() or "decode" in why
+                else "its content is damaged or not laid out as Excel writes it")
         raise BatchError(
             Reason.UNREADABLE_FILE,
-            f"{name}: the workbook could not be read ({short_reason(exc)}); "
+            f"{name}: the workbook could not be read: {what} ({why}); "
             "open it in Excel and save it again as .xlsx, or send it as .csv",
         ) from exc
-    origin = Origin(source, sheet_name, file_format, sha256, f"{name}, sheet {sheet_name}")
+    origin = Origin(source, sheet_name, file_format, sha256, _where(name, sheet_name))
     return build_sheet(grid, header_index, origin, limits)
 
 
-def _claim_sheet(workbook: calamine.CalamineWorkbook, limits: Limits,
+def _where(name: str, sheet_name: str) -> str:
+    """The start of a message about one sheet; the sheet's name is shown, never used."""
+    return f"{name}, sheet {display_text(sheet_name)}"
+
+
+def _claim_sheet(workbook: calamine.CalamineWorkbook, scan: caps.WorkbookScan, limits: Limits,
                  name: str) -> tuple[Grid, int, str]:
     """The claim sheet's cells, its header position and its name."""
     worksheets = [meta.name for meta in workbook.sheets_metadata
@@ -62,8 +70,17 @@ def _claim_sheet(workbook: calamine.CalamineWorkbook, limits: Limits,
                                              "put the claims on a sheet named Claims")
     named = [s for s in worksheets if s.strip().casefold() == CLAIMS_SHEET]
     candidates = named[:1] or worksheets
-    empty = 0
-    for sheet_name in candidates:
+    empty = searched_cells = 0
+    for position, sheet_name in enumerate(candidates, start=1):
+        # calamine lays the whole sheet out at once: its extent is checked from the XML first
+        extent = scan.extent(sheet_name)
+        caps.check_extent(_where(name, sheet_name), extent, limits)
+        searched_cells += extent.cells
+        if searched_cells > limits.cells:  # many sheets, each under the limit
+            raise caps.too_large(name, f"the {position:,} sheet{'s' * (position > 1)} searched "
+                                 f"for a header span {searched_cells:,} cells",
+                                 f"{limits.cells:,} cells", "RMA_MAX_CELLS",
+                                 "put the claims on a sheet named Claims")
         sheet = workbook.get_sheet_by_name(sheet_name)
         # skip_empty_area=False: row i of the grid is sheet row i + 1 and column 0 is A,
         # even when the sheet starts with empty rows or columns.
@@ -72,15 +89,17 @@ def _claim_sheet(workbook: calamine.CalamineWorkbook, limits: Limits,
         header_index = find_header(top)
         if header_index is None:
             continue
-        _check_extent(sheet, header_index, f"{name}, sheet {sheet_name}", limits)
+        _check_extent(sheet, header_index, _where(name, sheet_name), limits)
         return sheet.to_python(skip_empty_area=False), header_index, sheet_name
     if named and empty:
-        raise BatchError(Reason.EMPTY_BATCH, f"{name}, sheet {named[0]}: the sheet is empty; "
+        raise BatchError(Reason.EMPTY_BATCH, f"{_where(name, named[0])}: the sheet is empty; "
                                              "put the claims on it, below a header row")
     if empty == len(candidates):
         raise BatchError(Reason.EMPTY_BATCH, f"{name}: the workbook holds no data; "
                                              "put the claims on a sheet named Claims")
-    searched = ", ".join(candidates)
+    searched = ", ".join(display_text(candidate, 40) for candidate in candidates[:10])
+    if len(candidates) > 10:
+        searched += f" and {len(candidates) - 10:,} more"
     raise BatchError(
         Reason.NO_HEADER,
         f"{name}: no header row with claim columns in the first {HEADER_SEARCH_ROWS} rows of "
@@ -97,4 +116,5 @@ def _check_extent(sheet: calamine.CalamineSheet, header_index: int, where: str,
     last_row, last_column = sheet.end  # 0-based, the last non-empty cell
     caps.check_rows(where, last_row - header_index, limits)
     caps.check_columns(where, last_column + 1, limits)
+    caps.check_cells(where, last_row + 1, last_column + 1, limits)  # what to_python makes
 

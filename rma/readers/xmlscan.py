@@ -1,0 +1,440 @@
+"""What calamine will make of an xlsx, read from the XML bytes while the file is unpacked
+(``limits.check_zip``), before calamine parses anything.
+
+Two dangers are caught here:
+
+* **Entities and encodings.** An XML part with a DOCTYPE can declare entities (billion
+  laughs, external entities that name local files). calamine refuses them, in its own words;
+  Excel never writes a DOCTYPE, so such a part is refused first, in plain words. A part with
+  NUL bytes (UTF-16/32) is refused too: Excel writes UTF-8, and the scans below read ASCII.
+* **The area of a sheet.** calamine turns a sheet into a dense grid from its first to its last
+  cell before anything can be checked: a 2 KB file with cells at A1 and XFD1048576 asks for
+  17 billion cells and Rust aborts the whole process (no exception to catch). So the farthest
+  cell of every worksheet is found from its bytes:
+
+  - ``FastSheetScan``: when every cell tag is ``<c r="A1"...`` (Excel, LibreOffice, openpyxl
+    and most writers) the positions are those references: a few regex passes per megabyte.
+    Matching raw bytes, it may count references that calamine skips (in a comment, an empty
+    styled cell): that only errs on the strict side.
+  - ``ExactSheetScan``: anything else (cells without references, namespace prefixes, other
+    quoting) is walked tag by tag the way calamine's reader walks it (a row without ``r``
+    follows the previous row, a cell without ``r`` the previous cell), within a budget.
+
+The extent counts from A1, as ``to_python(skip_empty_area=False)`` does, so it is never below
+the grid calamine allocates (from its first to its last cell). Rows stored out of order are
+laid out correctly by the calamine of python-calamine 0.9 (checked), so they are not refused.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+#: Parts calamine reads are UTF-8 XML; a DOCTYPE is how entities are declared.
+_DOCTYPE = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+#: Tags longer than this (a partial tag carried from one chunk to the next) are refused.
+MAX_TAG_BYTES = 4 * 1024 * 1024
+#: Tags the exact scan walks, over all the sheets of a workbook, before it gives up (a few
+#: seconds of work).
+EXACT_SCAN_BUDGET = 3_000_000
+
+_NEAR_END = 4096
+_TAIL = 64
+
+# -- plain words for what cannot be read safely ------------------------------------------------
+
+ENTITIES = ("it contains XML entity declarations (a DOCTYPE), which Excel never writes and "
+            "which can hide content from other files")
+ENCODING = "it contains XML stored in an encoding Excel does not use (UTF-16 or UTF-32)"
+BAD_REFERENCE = "a cell or row has an invalid position ({ref!r})"
+NESTED = "its cells are not stored the way Excel stores them (a cell or row inside a cell)"
+DAMAGED = "its XML is damaged (a tag is cut off or not closed)"
+TOO_COMPLEX = ("its cells are stored without their positions and there are too many of them "
+               f"to check (more than {EXACT_SCAN_BUDGET:,} XML elements in the workbook)")
+
+
+def is_checked_part(name: str) -> bool:
+    """XML parts calamine may parse: under xl/ or _rels/ (not images, not embedded files)."""
+    if not name.endswith((".xml", ".rels")):
+        return False
+    if name.startswith(("xl/media/", "xl/embeddings/")):
+        return False
+    return name.startswith(("xl/", "_rels/")) or name == "[content_types].xml"
+
+
+def is_worksheet(name: str) -> bool:
+    """calamine takes a sheet for a worksheet when its part sits under xl/worksheets/."""
+    return name.startswith("xl/worksheets/")
+
+
+def normalised(member: str) -> str:
+    """A zip member name as calamine matches part names: '/' separators, any case."""
+    return member.replace("\\", "/").lower()
+
+
+class XmlGuard:
+    """Fed an XML part chunk by chunk; ``problem`` says why it is refused, or stays None."""
+
+    def __init__(self) -> None:
+        self.problem: str | None = None
+        self._tail = b""
+
+    def feed(self, chunk: bytes) -> None:
+        if self.problem is not None:
+            return
+        window = self._tail + chunk
+        if b"\x00" in chunk:
+            self.problem = ENCODING
+        elif _DOCTYPE.search(window):
+            self.problem = ENTITIES
+        self._tail = window[-16:]
+
+
+# -- positions ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Extent:
+    """How far a worksheet's cells reach (1-based; 0: no cell), or why it cannot be read."""
+
+    rows: int = 0
+    columns: int = 0
+    problem: str | None = None
+
+    @property
+    def cells(self) -> int:
+        """The area calamine and the reader allocate: from A1 to the farthest cell."""
+        return self.rows * self.columns
+
+    def merge(self, other: Extent) -> Extent:
+        return Extent(max(self.rows, other.rows), max(self.columns, other.columns),
+                      self.problem or other.problem)
+
+
+def column_number(letters: bytes) -> int:
+    """'A' -> 1, 'Z' -> 26, 'AA' -> 27, 'XFD' -> 16384 (either case)."""
+    number = 0
+    for byte in letters.upper():
+        number = number * 26 + byte - 64
+    return number
+
+
+_CELL_REF = re.compile(rb"([A-Za-z]+)([0-9]+)")
+_ROW_REF = re.compile(rb"[A-Za-z]*([0-9]+)")
+
+
+def _aligned(data: bytes) -> int:
+    """Where to cut ``data`` so that no ``<...`` pattern of the fast scan is split: before the
+    last '<' when it is near the end, else nowhere (keep a short tail for ':c' patterns)."""
+    last = data.rfind(b"<")
+    return last if last >= 0 and last >= len(data) - _NEAR_END else len(data)
+
+
+# Fast scan: the plain patterns (a literal prefix: quick) first; a piece where some cell tag
+# does not start `<c r="A1"` is tried with the general ones (a namespace prefix, attributes
+# before r); a cell tag matching neither sends the sheet to the exact scan.
+_PLAIN_ROW = re.compile(rb'<c r="[A-Z]{1,3}([0-9]{1,7})"')
+#: every cell tag: its column letters, or b"" when it does not start `<c r="A1"`
+_PLAIN_CELL = re.compile(rb'<c(?: r="([A-Z]{1,3})[0-9]{1,7}"|(?=[\s/>]))')
+_PLAIN_ODD = re.compile(rb'<c(?=[\s/>])(?! r="[A-Z]{1,3}[0-9]{1,7}")')
+#: a row tag that holds cells (the next tag is a cell): its number
+_ROW_WITH_CELLS = re.compile(rb'<row r="([0-9]{1,7})"[^<>]*(?<!/)>\s*<c[\s/>]')
+_ANY_PREFIXED = re.compile(rb":c[\s/>]")
+_CELL_OPEN = rb"<(?:[A-Za-z_][\w.\-]*:)?c"
+_BEFORE_R = rb'(?:\s+[^\s=>/"\':]+(?::[^\s=>/"\':]+)?="[^"]*")*?\s+'
+_GENERAL_ROW = re.compile(_CELL_OPEN + _BEFORE_R + rb'r="[A-Z]{1,3}([0-9]{1,7})"')
+_GENERAL_CELL = re.compile(
+    _CELL_OPEN + rb"(?:" + _BEFORE_R + rb'r="([A-Z]{1,3})[0-9]{1,7}"|(?=[\s/>]))')
+
+
+def _row_above(number: int) -> bytes:
+    """Row digits of a number above ``number``, or with more digits (a leading zero only makes
+    a number look larger: its piece is then counted reference by reference)."""
+    digits = str(number)
+    longer = [rb"[0-9]{%d,7}" % (len(digits) + 1)] if len(digits) < 7 else []
+    same = [digits[:i].encode() + b"[%d-9][0-9]{%d}" % (int(d) + 1, len(digits) - i - 1)
+            for i, d in enumerate(digits) if d != "9"]
+    return b"(?:" + b"|".join([*longer, *same] or [b"(?!)"]) + b")"
+
+
+def _column_after(letters: bytes) -> bytes:
+    """Column letters after ``letters`` (b"": any)."""
+    longer = [rb"[A-Z]{%d,3}" % (len(letters) + 1)] if len(letters) < 3 else []
+    same = [letters[:i] + b"[%c-Z][A-Z]{%d}" % (ch + 1, len(letters) - i - 1)
+            for i, ch in enumerate(letters) if ch != ord("Z")]
+    return b"(?:" + b"|".join([*longer, *same] or [b"(?!)"]) + b")"
+
+
+@functools.lru_cache(maxsize=64)
+def _beyond_row(row: int) -> re.Pattern[bytes]:
+    """A plain cell reference on a row above ``row``, or on row 0."""
+    return re.compile(rb'<c r="[A-Z]{1,3}(?:' + _row_above(row) + rb'|0+)"')
+
+
+@functools.lru_cache(maxsize=64)
+def _beyond_column(column: bytes) -> re.Pattern[bytes]:
+    """A plain cell reference in a column after ``column``."""
+    return re.compile(rb'<c r="' + _column_after(column) + rb"[0-9]")
+
+
+class FastSheetScan:
+    """The extent of a worksheet whose every cell tag carries its reference (``<c r="A1"``);
+    anything else makes it ``irregular`` (``result()`` None): the exact scan then decides.
+
+    In the usual layout (``<row r="7"><c r="A7"...``) no cell reference is looked at one by
+    one: the rows that hold cells give the row, and one search per piece proves that no
+    reference lies beyond the row and column found so far; a piece where one does is counted
+    reference by reference. Either way the extent is never below what calamine will lay out.
+    """
+
+    def __init__(self) -> None:
+        self.irregular = False
+        self._carry = b""
+        self._max_row = 0
+        self._max_column = b""  # letters
+
+    def feed(self, chunk: bytes) -> None:
+        if self.irregular:
+            return
+        data = self._carry + chunk
+        cut = _aligned(data)
+        if cut < len(data):
+            piece, self._carry = data[:cut], data[cut:]
+        else:  # no '<' near the end: nothing is cut; the tail is looked at again
+            piece, self._carry = data, data[-_TAIL:]
+        self._scan(piece)
+
+    def result(self) -> Extent | None:
+        self._scan(self._carry)
+        self._carry = b""
+        if self.irregular:
+            return None
+        return Extent(self._max_row, column_number(self._max_column))
+
+    def _scan(self, piece: bytes) -> None:
+        if self.irregular or not piece:
+            return
+        if _ANY_PREFIXED.search(piece):
+            self._count(piece, _GENERAL_ROW, _GENERAL_CELL)
+            return
+        held = _ROW_WITH_CELLS.findall(piece)
+        if held:
+            self._max_row = max(self._max_row, max(map(int, held)))
+        if _PLAIN_ODD.search(piece):
+            self._count(piece, _GENERAL_ROW, _GENERAL_CELL)
+            return
+        if _beyond_row(self._max_row).search(piece):
+            self._count(piece, _PLAIN_ROW, None)
+        if _beyond_column(self._max_column).search(piece):
+            self._count(piece, None, _PLAIN_CELL)
+
+    def _count(self, piece: bytes, rows: re.Pattern[bytes] | None,
+               cells: re.Pattern[bytes] | None) -> None:
+        """Every reference of the piece, one by one (distinct values only)."""
+        if cells is not None:
+            columns = set(cells.findall(piece))
+            if b"" in columns:  # a cell tag without a reference: only the exact scan knows
+                self.irregular = True
+                return
+            self._max_column = max(columns | {self._max_column}, key=lambda c: (len(c), c))
+        if rows is not None:
+            numbers = set(map(int, set(rows.findall(piece))))
+            if 0 in numbers:  # row 0 does not exist: the exact scan names the reference
+                self.irregular = True
+                return
+            self._max_row = max(numbers | {self._max_row})
+
+
+#: One token as quick-xml reads it: comment, CDATA, processing instruction, or a tag whose
+#: '>' may sit inside quotes. Groups: '/' of an end tag, the qualified name, the attributes.
+_TOKEN = re.compile(
+    rb"<(?:!--.*?-->|!\[CDATA\[.*?\]\]>|\?.*?\?>"
+    rb"|(/?)([^\s/>\"'!?]+)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>)",
+    re.DOTALL)
+_ATTRIBUTE = re.compile(rb"([^\s=/>]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
+
+
+def _attribute(attributes: bytes, key: bytes) -> bytes | None:
+    """The first value of attribute ``key`` (quick-xml's order), or None."""
+    for match in _ATTRIBUTE.finditer(attributes):
+        if match.group(1) == key:
+            value = match.group(2)
+            return value if value is not None else match.group(3)
+    return None
+
+
+class ExactSheetScan:
+    """Walks a worksheet's sheetData as calamine's cell reader does: a row without ``r`` follows
+    the previous row, a cell without ``r`` follows the previous cell of its row. Inside a cell
+    the tags must nest properly and hold no cell or row, or calamine's reading and this one
+    could part ways; such a sheet is refused."""
+
+    def __init__(self, budget: int = EXACT_SCAN_BUDGET) -> None:
+        self.problem: str | None = None
+        self._budget = budget
+        self._carry = b""
+        self._started = self._done = False
+        self._cell: list[bytes] = []  # the open cell's tags, itself first; [] outside cells
+        self._row = self._column = 0  # calamine's running position (0-based)
+        self._max_row = self._max_column = 0  # 1-based
+
+    def feed(self, chunk: bytes) -> None:
+        if self.problem is not None or self._done:
+            return
+        data = self._carry + chunk
+        self._carry = b""
+        position, find, match = 0, data.find, _TOKEN.match
+        while not self._done and self.problem is None:
+            start = find(b"<", position)
+            if start < 0:
+                break
+            token = match(data, start)
+            if token is None:  # cut off by the chunk, or damaged (see result())
+                self._carry = data[start:]
+                break
+            position = token.end()
+            qname = token.group(2)
+            if qname is None:  # a comment, CDATA or processing instruction
+                continue
+            self._budget -= 1
+            if self._budget < 0:
+                self.problem = TOO_COMPLEX
+            elif self._started:
+                self._tag(token.group(1), qname, token.group(3))
+            else:
+                local = qname.rpartition(b":")[2] if b":" in qname else qname
+                self._started = local == b"sheetData" and not token.group(1)
+                self._done = self._started and token.group(3).rstrip().endswith(b"/")
+        if len(self._carry) > MAX_TAG_BYTES:
+            self.problem = DAMAGED
+
+    @property
+    def budget_left(self) -> int:
+        return max(self._budget, 0)
+
+    def result(self) -> Extent:
+        if self.problem is None and self._carry and not self._done:
+            self.problem = DAMAGED
+        return Extent(self._max_row, self._max_column, self.problem)
+
+    def _tag(self, closing: bytes, qname: bytes, attributes: bytes) -> None:
+        local = qname.split(b":", 1)[1] if b":" in qname else qname  # quick-xml's local name
+        cell = self._cell
+        if cell:  # inside a cell: its own tags, properly nested, then its end
+            if closing:
+                if cell.pop() != qname:
+                    self.problem = DAMAGED
+                elif not cell:
+                    self._column += 1
+            elif local in (b"c", b"row"):
+                self.problem = NESTED
+            elif not attributes.rstrip().endswith(b"/"):
+                cell.append(qname)
+            return
+        if closing:
+            if local == b"row":
+                self._row += 1
+                self._column = 0
+            elif local == b"sheetData":
+                self._done = True  # calamine stops at </sheetData>
+            return
+        empty = attributes.rstrip().endswith(b"/")
+        if local == b"c":
+            self._start_cell(attributes)
+            if empty:
+                self._column += 1
+            else:
+                cell.append(qname)
+        elif local == b"row":
+            self._start_row(attributes)
+            if empty:
+                self._row += 1
+                self._column = 0
+
+    def _start_row(self, attributes: bytes) -> None:
+        ref = _attribute(attributes, b"r")
+        if ref is None:
+            return
+        found = _ROW_REF.fullmatch(ref)
+        if found is None or int(found.group(1)) < 1:
+            self.problem = BAD_REFERENCE.format(ref=ref.decode("ascii", "replace")[:20])
+            return
+        self._row = int(found.group(1)) - 1
+
+    def _start_cell(self, attributes: bytes) -> None:
+        ref = _attribute(attributes, b"r") if b"r" in attributes else None
+        if ref is None:
+            row, column = self._row, self._column
+        else:
+            found = _CELL_REF.fullmatch(ref)
+            if found is None or int(found.group(2)) < 1:
+                self.problem = BAD_REFERENCE.format(ref=ref.decode("ascii", "replace")[:20])
+                return
+            row, column = int(found.group(2)) - 1, column_number(found.group(1)) - 1
+            self._column = column
+        self._max_row = max(self._max_row, row + 1)
+        self._max_column = max(self._max_column, column + 1)
+
+
+def exact_extent(chunks: Iterable[bytes], budget: int = EXACT_SCAN_BUDGET
+                 ) -> tuple[Extent, int]:
+    """``ExactSheetScan`` over a worksheet part's chunks: its extent and the budget left."""
+    scan = ExactSheetScan(budget)
+    for chunk in chunks:
+        scan.feed(chunk)
+        if scan.problem is not None:
+            break
+    return scan.result(), scan.budget_left
+
+
+# -- which part is which sheet -----------------------------------------------------------------
+
+_SHEET_TAG = re.compile(rb"<(?:[^\s/>:\"']+:)?sheet(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")
+_RELATIONSHIP_TAG = re.compile(
+    rb"<(?:[^\s/>:\"']+:)?Relationship(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")
+_ENTITY_REF = re.compile(r"&(?:#x([0-9A-Fa-f]+)|#([0-9]+)|(lt|gt|amp|apos|quot));")
+_NAMED = {"lt": "<", "gt": ">", "amp": "&", "apos": "'", "quot": '"'}
+
+
+def _unescape(value: bytes) -> str:
+    def one(match: re.Match[str]) -> str:
+        if match.group(3):
+            return _NAMED[match.group(3)]
+        return chr(int(match.group(1), 16) if match.group(1) else int(match.group(2)))
+
+    return _ENTITY_REF.sub(one, value.decode("utf-8", "replace"))
+
+
+def sheet_parts(workbook_xml: bytes, relationships_xml: bytes) -> dict[str, str] | None:
+    """Sheet name -> normalised part name, resolved as calamine resolves them; None when that
+    is not certain (a name or relationship twice, maybe once in a comment): then every
+    worksheet part is held against the limits."""
+    targets: dict[bytes, str] = {}
+    for tag in _RELATIONSHIP_TAG.finditer(relationships_xml):
+        rel_id, target = _attribute(tag.group(1), b"Id"), _attribute(tag.group(1), b"Target")
+        if rel_id is None or target is None:
+            continue
+        if rel_id in targets:
+            return None
+        targets[rel_id] = target.decode("utf-8", "replace")
+    parts: dict[str, str] = {}
+    for tag in _SHEET_TAG.finditer(workbook_xml):
+        ids = [_attribute(tag.group(1), key) for key in (b"r:id", b"relationships:id")]
+        name = _attribute(tag.group(1), b"name")
+        if name is None or ids.count(None) != 1:
+            return None
+        target = targets.get(next(i for i in ids if i is not None))
+        try:
+            name_text = _unescape(name)
+        except (ValueError, OverflowError):  # a character reference out of range
+            return None
+        if target is None or name_text in parts:
+            return None
+        if target.startswith("/xl/"):
+            target = target[1:]
+        elif not target.startswith("xl/"):
+            target = "xl/" + target
+        parts[name_text] = normalised(target)
+    return parts
