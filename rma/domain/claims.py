@@ -10,7 +10,11 @@ from schemas.checks import serial_tokens
 def claim_keys(account: pd.Series, claim_ref: pd.Series) -> pd.Series:
     """Rows sharing an account and a claim_ref are one claim; a blank ref is a claim alone."""
     rows = pd.Series(account.index.astype(str), index=account.index)
-    by_ref = "ref:" + account.fillna("").astype(str) + ":" + claim_ref.fillna("").astype(str)
+    who = account.fillna("").astype(str)
+    # the account's length first: account "D-001" with ref "X:C-1" and account "D-001:X"
+    # with ref "C-1" stay two claims
+    by_ref = "ref:" + who.str.len().astype(str) + ":" + who + ":" + claim_ref.fillna(
+        "").astype(str)
     return by_ref.where(claim_ref.notna(), "row:" + rows).astype(object)
 
 
