@@ -20,13 +20,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import gc
 import hashlib
 import io
 import re
 import zipfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +36,7 @@ from rma.columns import CANONICAL
 from rma.config import Limits
 from rma.errors import BatchError
 from rma.formatcheck import CheckedRows, check_rows
-from rma.readers.csv import UTF8_BOM, _excel_separator_line, _sniff, decode
+from rma.readers.csv import UTF8_BOM, _excel_separator_line, _gc_paused, _sniff, decode
 from rma.readers.header import plan_columns
 from rma.readers.messages import display_name
 from rma.readers.sheet import _max_len, to_array
@@ -320,15 +318,3 @@ def _used_width(row: Sequence[object]) -> int:
 def _field_size_limit(cell_chars: int) -> None:
     if csv.field_size_limit() <= cell_chars:  # as the reader: only above 131,072
         csv.field_size_limit(cell_chars + 1)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """As the CSV reader: parsing makes millions of small lists that hold no cycles."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

@@ -6,6 +6,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 # Prefect reads its settings once, at import: give the test session its own home, quiet logs
 # and no telemetry heartbeat (which trips "database is locked" on the ephemeral SQLite API).
@@ -36,10 +37,10 @@ def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'claims.db'}"
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
-    name = f"rma_test_{uuid.uuid4().hex[:12]}"
+@contextmanager
+def temp_pg_database(prefix: str = "rma_test") -> Iterator[str]:
+    """A fresh PostgreSQL database (SQLAlchemy URL, psycopg), dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = _pg_admin()
     try:
         with admin.connect() as conn:
@@ -47,13 +48,20 @@ def pg_url() -> Iterator[str]:
     except sa.exc.OperationalError as exc:  # pragma: no cover - depends on the machine
         admin.dispose()
         pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}")
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     try:
-        yield url
+        yield sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(
+            hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    with temp_pg_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from rma.cli import main
 from rma.db.engine import make_engine
 from rma.db.runs import last_runs
 from rma.db.tables import batches, claim_lines, claims
+from tests.conftest import temp_pg_database
 from tests.e2e.conftest import RMA, write_reference
 from tests.factories import generate_rows, write_csv
 
@@ -126,7 +128,11 @@ def test_kill_9_at_any_moment_leaves_no_partial_batch_and_the_next_run_completes
     write_csv(source, generate_rows(ROWS, seed=7))
 
     def url_for(n: int) -> str:
-        return db_url if n == 0 else _extra_pg_database(request, n)
+        if n == 0:
+            return db_url
+        stack = ExitStack()
+        request.addfinalizer(stack.close)
+        return stack.enter_context(temp_pg_database("rma_kill"))
 
     # the reference: an uninterrupted run, timed, gives the whole batch
     root, env = _site(tmp_path / "ref", url_for(0), source)
@@ -165,21 +171,3 @@ def test_kill_9_at_any_moment_leaves_no_partial_batch_and_the_next_run_completes
     print(f"uninterrupted run {duration:.1f} s; killed at "
           f"{[round(duration * f, 1) for f in FRACTIONS]} s; batch already committed when "
           f"killed: {outcomes}")
-
-
-def _extra_pg_database(request, n: int) -> str:
-    """Another throw-away PostgreSQL database for the n-th kill (pg_url is one per test)."""
-    from tests.conftest import PG_ADMIN_URL, _pg_admin
-
-    name = f"rma_kill_{os.getpid()}_{n}_{int(time.time() * 1000) % 100000}"
-    admin = _pg_admin()
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    request.addfinalizer(drop)
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"

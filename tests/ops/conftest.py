@@ -14,7 +14,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import PG_ADMIN_URL, _pg_admin
+from tests.conftest import temp_pg_database
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -91,26 +90,6 @@ def started(args: Sequence[str], env: Mapping[str, str], cwd: Path, log: Path
         yield process
     finally:
         process.stop()
-
-
-@contextmanager
-def temp_pg_database(prefix: str) -> Iterator[str]:
-    """A fresh PostgreSQL database (SQLAlchemy URL, psycopg), dropped afterwards."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = _pg_admin()
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except sa.exc.OperationalError as exc:  # pragma: no cover - depends on the machine
-        admin.dispose()
-        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}")
-    try:
-        yield sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(
-            hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def wait_until(what: str, check, timeout: float, every: float = 0.5,
