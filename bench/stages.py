@@ -1,6 +1,12 @@
 """One file through the pipeline stage by stage, in this process (``bench.run`` starts it).
 
     python -m bench.stages FILE --db-url URL --reports DIR --out RESULT.json [--profile]
+    python -m bench.stages --sizes 10k,50k,200k,1M [--kind csv|xlsx] [--json PATH] [--profile]
+
+The second form is a driver: it generates a batch of each size (``bench.run.generate``,
+cached in bench/out/), runs the first form on each in a fresh process and database
+(``bench.run.run_stages``) and prints the stages side by side by size (rows/s, peak MB), so
+the growth of each stage's cost with the batch size is visible.
 
 The stage code is a copy of ``rma.service.ingest_file``, in the same order, calling the same
 functions (its private helpers included). The real service writes the reports inside the
@@ -195,14 +201,92 @@ def run(path: Path, db_url: str, reports_dir: Path, profile: bool) -> dict:
     }
 
 
+def growth(files: list[dict]) -> str:
+    """Per stage: rows/s and peak MB at each size, and the cost per row relative to the
+    smallest size (1.00 = linear)."""
+    names = [s["name"] for s in files[0]["stages"]["stages"]] + ["sum"]
+    sizes = [f["rows"] for f in files]
+
+    def figures(f: dict, name: str) -> tuple[float, float]:
+        stages = f["stages"]["stages"]
+        if name == "sum":
+            return sum(s["seconds"] for s in stages), max(s["peak_mb"] for s in stages)
+        stage = next(s for s in stages if s["name"] == name)
+        return stage["seconds"], stage["peak_mb"]
+
+    cell = 11
+    head = f"{'stage':<9} {'':<10}" + "".join(f"{n:>{cell},}" for n in sizes)
+    lines = [head, "-" * len(head)]
+    for name in names:
+        per_row = [figures(f, name)[0] / f["rows"] for f in files]
+        lines.append(f"{name:<9} {'rows/s':<10}" + "".join(
+            f"{1 / t:>{cell},.0f}" for t in per_row))
+        lines.append(f"{'':<9} {'µs/row':<10}" + "".join(f"{t * 1e6:>{cell}.1f}" for t in per_row))
+        lines.append(f"{'':<9} {'vs first':<10}" + "".join(
+            f"{t / per_row[0]:>{cell}.2f}" for t in per_row))
+        lines.append(f"{'':<9} {'peak MB':<10}" + "".join(
+            f"{figures(f, name)[1]:>{cell},.0f}" for f in files))
+    return "\n".join(lines)
+
+
+def by_sizes(sizes: list[int], kind: str, profile: bool, out: Path) -> None:
+    """The stages of a generated batch of each size, each in a fresh process and database."""
+    import os
+
+    from bench.run import OUT, big_file_env, generate, machine, run_stages, table
+
+    limits = big_file_env()  # the 1M-row csv is above the default file and cell caps
+    os.environ.update(limits)
+    print("environment: " + ", ".join(f"{k}={v}" for k, v in limits.items()))
+    OUT.mkdir(parents=True, exist_ok=True)
+    info = machine()
+    print("machine: " + ", ".join(f"{k}={v}" for k, v in info.items()))
+    files: list[dict] = []
+    for rows in sizes:
+        path = generate(kind, rows)
+        print(f"stages of {path.name} (fresh process, fresh database):", flush=True)
+        stages = run_stages(path, profile)
+        files.append({"file": str(path), "bytes": path.stat().st_size, "rows": stages["rows"],
+                      "stages": stages})
+        print(f"  sum {sum(s['seconds'] for s in stages['stages']):.2f} s, peak "
+              f"{max(s['peak_mb'] for s in stages['stages']):.0f} MB ({stages['peak_method']})",
+              flush=True)
+    print()
+    print(table(files))
+    print(growth(files))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"machine": info, "kind": kind, "sizes": sizes, "files": files,
+                               "environment": limits},
+                              indent=2, default=str))
+    print(f"results written to {out}")
+
+
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m bench.stages")
-    p.add_argument("file", type=Path)
-    p.add_argument("--db-url", required=True)
-    p.add_argument("--reports", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True)
+    from bench.run import OUT, parse_count
+
+    p = argparse.ArgumentParser(prog="python -m bench.stages", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("file", type=Path, nargs="?", help="one batch (with --db-url, --reports, "
+                   "--out), run in this process")
+    p.add_argument("--db-url")
+    p.add_argument("--reports", type=Path)
+    p.add_argument("--out", type=Path)
     p.add_argument("--profile", action="store_true")
+    p.add_argument("--sizes", help="driver mode: comma-separated batch sizes, e.g. "
+                   "10k,50k,200k,1M; each generated and run in a fresh process")
+    p.add_argument("--kind", choices=("csv", "xlsx"), default="csv",
+                   help="with --sizes: the batch format (default csv)")
+    p.add_argument("--json", type=Path, default=None,
+                   help="with --sizes: results file (default bench/out/stages-<kind>.json)")
     args = p.parse_args(argv)
+    if args.sizes:
+        if args.file is not None:
+            p.error("give either FILE or --sizes")
+        sizes = [parse_count(s) for s in args.sizes.split(",") if s.strip()]
+        by_sizes(sizes, args.kind, args.profile, args.json or OUT / f"stages-{args.kind}.json")
+        return
+    if args.file is None or not (args.db_url and args.reports and args.out):
+        p.error("FILE, --db-url, --reports and --out are required (or use --sizes)")
     result = run(args.file, args.db_url, args.reports, args.profile)
     args.out.write_text(json.dumps(result, indent=2))
 
