@@ -131,7 +131,7 @@ class Row:
 
 
 class RunFailed(RuntimeError):
-    pass
+    """A measured run did not exit 0 or did not post what it should have."""
 
 
 # ------------------------------------------------------------------------------- processes

@@ -119,10 +119,10 @@ class PlainDisplay:
         self._say(f"{label}: checking in {total} chunks")
 
     def chunk_done(self, label: str) -> None:
-        pass  # one line per file: chunk lines would flood a log
+        """Nothing: plain output is one line per file; chunk lines would flood a log."""
 
     def close(self) -> None:
-        pass
+        """Nothing to close: every line was written as it came."""
 
 
 class RichDisplay:

@@ -28,6 +28,7 @@ Untrusted input, read defensively:
 
 from __future__ import annotations
 
+import contextlib
 import email
 import hashlib
 import re
@@ -469,11 +470,9 @@ class _HtmlText(HTMLParser):
 def html_to_text(html: str) -> str:
     """HTML as plain text: blocks and ``<br>`` are line breaks, blockquotes ``> `` quotes."""
     parser = _HtmlText()
-    try:
+    with contextlib.suppress(Exception):  # broken HTML: keep the text read so far
         parser.feed(html)
         parser.close()
-    except Exception:  # take what was read so far
-        pass
     return parser.text()
 
 

@@ -81,6 +81,23 @@ class Cli:
         return Run(code, captured.out, captured.err)
 
 
+def seed_database(url: str, folder: Path) -> None:
+    """Migrate the claims database at ``url`` and import the reference accounts and codes
+    (written into ``folder`` as operations would import them)."""
+    from rma.db.engine import make_engine, posting_transaction, upgrade
+    from rma.db.reference import import_accounts, import_codes
+
+    upgrade(url)
+    engine = make_engine(url)
+    accounts, codes = write_reference(folder)
+    try:
+        with posting_transaction(engine) as conn:
+            import_accounts(conn, accounts)
+            import_codes(conn, codes)
+    finally:
+        engine.dispose()
+
+
 def run_subprocess(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 300
                    ) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, **env}

@@ -166,3 +166,28 @@ def run(args: Sequence[str], env: Mapping[str, str], cwd: Path, timeout: float =
     assert done.returncode == 0, f"{args[:4]} failed ({done.returncode}):\n{done.stdout}\n" \
                                  f"{done.stderr}"
     return done
+
+
+@contextmanager
+def prefect_run_log() -> Iterator[list[str]]:
+    """The INFO messages of Prefect's flow- and task-run loggers while the block runs."""
+    import logging
+
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    handler = Keep(logging.INFO)
+    loggers = [logging.getLogger(n) for n in ("prefect.flow_runs", "prefect.task_runs")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    try:
+        yield lines
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(handler)
+            logger.setLevel(level)

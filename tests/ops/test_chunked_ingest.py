@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,12 +20,12 @@ import sqlalchemy as sa
 import flows.ingest as flows_module
 from rma.config import load_settings
 from rma.db import tables as t
-from rma.db.engine import make_engine, posting_transaction, upgrade
-from rma.db.reference import import_accounts, import_codes
+from rma.db.engine import make_engine, upgrade
 from rma.db.repository import ClaimsRepository
 from rma.service import Origin, ingest_file
-from tests.e2e.conftest import write_reference
+from tests.e2e.conftest import seed_database
 from tests.factories import generate_rows, valid_claim, write_csv, write_xlsx
+from tests.ops.conftest import prefect_run_log
 
 pytestmark = [pytest.mark.ops, pytest.mark.prefect]
 
@@ -61,12 +60,8 @@ def fresh_database(url: str, folder: Path) -> None:
     """Migrated, with the e2e reference accounts and codes, and one earlier batch (an open
     claim on SNOLD00001, claim_ref C-OLD) for SN_OPEN_CLAIM and DUPLICATE_CLAIM_REF."""
     folder.mkdir()
-    upgrade(url)
+    seed_database(url, folder)
     engine = make_engine(url)
-    accounts, codes = write_reference(folder)
-    with posting_transaction(engine) as conn:
-        import_accounts(conn, accounts)
-        import_codes(conn, codes)
     earlier = write_csv(folder / "earlier.csv",
                         [valid_claim(claim_ref="C-OLD", serial_number="SNOLD00001")])
     batch = ingest_file(earlier, Origin("D-001", str(earlier)), engine, load_settings(),
@@ -151,25 +146,9 @@ def ingest(path: Path, url: str, reports: Path) -> dict[str, Any]:
 @contextmanager
 def batch_lines() -> Iterator[list[str]]:
     """The flows' ``event=batch`` log lines while the block runs."""
-    lines: list[str] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            if record.getMessage().startswith("event=batch "):
-                lines.append(record.getMessage())
-
-    handler = Keep(logging.INFO)
-    loggers = [logging.getLogger(n) for n in ("prefect.flow_runs", "prefect.task_runs")]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-    try:
+    with prefect_run_log() as lines:
         yield lines
-    finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.removeHandler(handler)
-            logger.setLevel(level)
+    lines[:] = [line for line in lines if line.startswith("event=batch ")]
 
 
 def test_a_large_csv_checked_in_chunks_on_a_dask_cluster_posts_what_one_process_posts(

@@ -5,7 +5,6 @@ or a pipe, nothing with --json; and the one structured log line per batch of the
 from __future__ import annotations
 
 import json
-import logging
 import os
 import pty
 import re
@@ -22,6 +21,7 @@ from rma.results import BatchResult
 from rma.runlog import batch_line, logfmt
 from tests.e2e.conftest import RMA
 from tests.factories import valid_claim, write_csv
+from tests.ops.conftest import prefect_run_log
 
 pytestmark = [pytest.mark.ops, pytest.mark.prefect]
 #: the claims database is not what these tests are about
@@ -123,22 +123,8 @@ def test_on_a_terminal_a_rich_progress_bar_is_drawn_and_the_results_follow(
 @pytest.fixture
 def run_log() -> Iterator[list[str]]:
     """INFO lines of Prefect's flow and task run loggers during the test."""
-    lines: list[str] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(record.getMessage())
-
-    handler = Keep(logging.INFO)
-    loggers = [logging.getLogger(n) for n in ("prefect.flow_runs", "prefect.task_runs")]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.addHandler(handler)
-        lg.setLevel(logging.INFO)
-    yield lines
-    for lg, level in zip(loggers, levels, strict=True):
-        lg.removeHandler(handler)
-        lg.setLevel(level)
+    with prefect_run_log() as lines:
+        yield lines
 
 
 @SQLITE_ONLY

@@ -27,11 +27,10 @@ from rma.config import DbPool, load_settings
 from rma.db import tables as t
 from rma.db.engine import make_engine, posting_transaction, upgrade
 from rma.db.faults import is_transient, sqlstate
-from rma.db.reference import import_accounts, import_codes
 from rma.db.repository import ClaimsRepository, PostingConflict
 from rma.errors import ConfigError, DatabaseNotReady
 from tests.conftest import PG_ADMIN_URL, _pg_admin
-from tests.e2e.conftest import write_reference
+from tests.e2e.conftest import seed_database
 from tests.factories import valid_claim, write_csv
 from tests.ops.conftest import api, running_prefect_server
 
@@ -260,13 +259,7 @@ REDEEM = "UPDATE rma_codes"
 def site(pg_url, tmp_path, monkeypatch):
     """A claims database on PostgreSQL with reference data, an inbox with one file of three
     claims (one redeeming GOOD-0001), and Prefect retries without their delays."""
-    upgrade(pg_url)
-    engine = make_engine(pg_url)
-    accounts, codes = write_reference(tmp_path)
-    with posting_transaction(engine) as conn:
-        import_accounts(conn, accounts)
-        import_codes(conn, codes)
-    engine.dispose()
+    seed_database(pg_url, tmp_path)
     (tmp_path / "inbox" / "D-001").mkdir(parents=True)
     path = write_csv(tmp_path / "inbox" / "D-001" / "claims.csv",
                      [valid_claim(rma_code="GOOD-0001"), valid_claim(), valid_claim()])
