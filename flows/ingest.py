@@ -25,7 +25,7 @@ from rma.db.faults import retry_condition
 from rma.db.runs import finish_run, start_run
 from rma.mail.intake import MessageOutcome, ingest_message
 from rma.mail.outbox import send_pending
-from rma.results import BatchResult
+from rma.results import Batches, BatchResult
 from rma.runlock import inbox_lock
 from rma.runlog import batch_line
 from rma.service import Origin, ingest_file
@@ -193,7 +193,7 @@ def ingest_one(path: str, account_id: str | None = None, database_url: str | Non
 @flow(name="ingest-files", log_prints=False, task_runner=FilePoolTaskRunner())
 def ingest_many(paths: list[str], accounts: list[str | None], database_url: str | None = None,
                 reports_dir: str | None = None, inbox: str | None = None
-                ) -> list[dict[str, Any]]:
+                ) -> Batches:
     """Ingest files named on the command line, a batch each; files are not moved. With
     ``inbox`` (a group of the nightly run's fan-out) they are drop-folder files of that inbox
     and are archived or quarantined as the nightly run does."""
@@ -211,11 +211,11 @@ def ingest_many(paths: list[str], accounts: list[str | None], database_url: str 
     create_markdown_artifact(key="ingest-run", markdown=_run_summary(results))
     for r in results:
         get_run_logger().info(r.line())
-    return [r.to_json() for r in results]
+    return Batches(r.to_json() for r in results)
 
 
 @flow(name="run-inbox", log_prints=False, task_runner=FilePoolTaskRunner())
-def run_inbox(inbox: str | None = None, database_url: str | None = None) -> list[dict[str, Any]]:
+def run_inbox(inbox: str | None = None, database_url: str | None = None) -> Batches:
     """The nightly job: every file waiting in the per-account drop folders, a batch each,
     then the mail. One run per inbox at a time (``rma.runlock``); each run is recorded."""
     settings = load_settings()
@@ -233,7 +233,7 @@ def run_inbox(inbox: str | None = None, database_url: str | None = None) -> list
     return batches
 
 
-def _process_inbox(root: Path, url: str, settings: Settings) -> list[dict[str, Any]]:
+def _process_inbox(root: Path, url: str, settings: Settings) -> Batches:
     reports = str(settings.beside_inbox("reports", root))
     waiting = drop.waiting_files(root)
     today = dt.datetime.now(dt.UTC).date()
@@ -245,7 +245,7 @@ def _process_inbox(root: Path, url: str, settings: Settings) -> list[dict[str, A
     for r in results:
         get_run_logger().info(r.line())
     mail = _run_mail(root, url, reports, today)
-    return [r.to_json() for r in results] + [b for o in mail for b in _mail_batches(o)]
+    return Batches([*(r.to_json() for r in results), *(b for o in mail for b in _mail_batches(o))])
 
 
 def _ingest_and_settle(waiting: list[drop.WaitingFile], root: Path, url: str, reports: str,

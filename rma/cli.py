@@ -119,11 +119,11 @@ def _expand(paths: Sequence[Path]) -> list[Path]:
     return files
 
 
-def _print_batches(batches: list[dict[str, Any]], as_json: bool) -> int:
+def _print_batches(batches: Sequence[dict[str, Any]], as_json: bool) -> int:
     from rma.results import BatchResult
 
     if as_json:
-        print(json.dumps({"batches": batches}, indent=2, default=str))
+        print(json.dumps({"batches": list(batches)}, indent=2, default=str))
     else:
         if not batches:
             print("Nothing waiting.")
