@@ -21,6 +21,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
+from flows import artifacts
 from flows.ingest import engine_for, publish_batch
 from rma import progress
 from rma.batch import SheetData
@@ -94,6 +95,7 @@ def ingest_large_file(path: str, account_id: str | None = None, source: str | No
             result = post_batch(sheet, concat_rows(parts), format_issues(parts, sheet),
                                 account_id, source, url, reports, now)
     publish_batch(result, source, time.monotonic() - started, chunks=len(parts))
+    artifacts.drain()
     return quote(result)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.futures import as_completed
 from prefect.runtime import flow_run as prefect_flow_run
 
+from flows import artifacts
 from flows.fanout import fan_out
 from flows.runners import FilePoolTaskRunner
 from rma import inbox as drop
@@ -63,16 +64,20 @@ def ingest_batch(path: str, account_id: str | None, source: str, database_url: s
 
 def publish_batch(result: BatchResult, source: str, seconds: float | None, **extra: object
                   ) -> None:
-    """A processed batch's artifacts (when it has rejections or warnings) and its one
-    structured log line (``rma.runlog``)."""
+    """A processed batch's artifacts (when it has rejections or warnings; created in the
+    background, ``flows.artifacts``) and its one structured log line (``rma.runlog``)."""
     if result.batch_id and result.status == "posted" and result.summary_markdown:
-        key = _artifact_key(result.batch_id)
-        create_markdown_artifact(key=key, markdown=result.summary_markdown,
-                                 description=f"Batch {result.batch_id} from {source}")
-        if result.issue_table:
-            create_table_artifact(key=key + "-issues", table=result.issue_table[:1000],
-                                  description=f"Rejections and warnings of {source}")
+        artifacts.submit(partial(_batch_artifacts, result, source), f"batch {result.batch_id}")
     get_run_logger().info(batch_line(result, seconds, **extra))
+
+
+def _batch_artifacts(result: BatchResult, source: str) -> None:
+    key = _artifact_key(str(result.batch_id))
+    create_markdown_artifact(key=key, markdown=result.summary_markdown,
+                             description=f"Batch {result.batch_id} from {source}")
+    if result.issue_table:
+        create_table_artifact(key=key + "-issues", table=result.issue_table[:1000],
+                              description=f"Rejections and warnings of {source}")
 
 
 @task(name="ingest-mail", retries=2, retry_delay_seconds=[2, 10],
@@ -211,6 +216,7 @@ def ingest_many(paths: list[str], accounts: list[str | None], database_url: str 
     create_markdown_artifact(key="ingest-run", markdown=_run_summary(results))
     for r in results:
         get_run_logger().info(r.line())
+    artifacts.drain()
     return Batches(r.to_json() for r in results)
 
 
@@ -227,9 +233,11 @@ def run_inbox(inbox: str | None = None, database_url: str | None = None) -> Batc
         try:
             batches = _process_inbox(root, url, settings)
         except BaseException as exc:
+            artifacts.drain()
             finish_run(engine, run_id, [], error=f"{type(exc).__name__}: {exc}")
             raise
         finish_run(engine, run_id, [BatchResult(**b) for b in batches])
+    artifacts.drain()
     return batches
 
 
