@@ -15,8 +15,13 @@ from rma.reasons import MESSAGES, Reason
 ISSUE_COLUMNS = ["row", "column", "code", "message", "value"]
 
 
+_EMPTY = pd.DataFrame({c: pd.Series(dtype="object") for c in ISSUE_COLUMNS})
+
+
 def empty_issues() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="object") for c in ISSUE_COLUMNS})
+    """A new empty issue frame (a copy of one made once: building it takes ~0.4 ms, a copy
+    ~0.01 ms, and a 20-row file asks for a dozen)."""
+    return _EMPTY.copy()
 
 
 def issues_where(
