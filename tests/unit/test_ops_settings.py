@@ -38,3 +38,11 @@ def test_the_operations_settings_are_read_from_the_environment():
 def test_wrong_operations_settings_are_configuration_errors(env, message):
     with pytest.raises(ConfigError, match=message):
         load_settings(env)
+
+
+def test_large_files_are_chunked_by_default_only_when_a_dask_cluster_can_take_the_chunks():
+    assert load_settings({}).chunk_rows == 0  # one machine: read whole (faster, smaller)
+    assert load_settings({"RMA_DASK_ADDRESS": "tcp://dask:8786"}).chunk_rows == 100_000
+    assert load_settings({"RMA_CHUNK_ROWS": "5000"}).chunk_rows == 5000  # asked for: chunked
+    assert load_settings({"RMA_DASK_ADDRESS": "tcp://dask:8786",
+                          "RMA_CHUNK_ROWS": "0"}).chunk_rows == 0
