@@ -341,6 +341,9 @@ class Bench:
     def frictionless(self, name: str, path: Path, schema: Path, rows: int) -> Measured:
         """``frictionless validate`` with cwd = the file's folder and relative names (it refuses
         absolute paths outside its base path), every error reported (--limit-errors)."""
+        if not (BIN / "frictionless").exists():
+            raise RunFailed(f"{BIN / 'frictionless'} is not installed: "
+                            ".venv/bin/pip install -e '.[bench]'")
         workdir = _clean(self.work / name)
         out, err = workdir / "frictionless.json", workdir / "frictionless.err"
         cmd = [str(BIN / "frictionless"), "validate", "--schema", schema.name, path.name,
