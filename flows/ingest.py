@@ -1,4 +1,5 @@
-"""Prefect flows: thin orchestration over ``rma.service`` — a task per file, never per row."""
+"""Prefect flows: thin orchestration over ``rma.service`` — a task per file (small files
+share one), never per row."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.futures import as_completed
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture, as_completed
 from prefect.runtime import flow_run as prefect_flow_run
 
 from flows import artifacts
@@ -24,6 +26,7 @@ from rma.config import Settings, load_settings
 from rma.db.engine import ensure_ready, make_engine
 from rma.db.faults import retry_condition
 from rma.db.runs import finish_run, start_run
+from rma.fanout import group_indices
 from rma.mail.intake import MessageOutcome, ingest_message
 from rma.mail.outbox import send_pending
 from rma.results import Batches, BatchResult
@@ -60,6 +63,34 @@ def ingest_batch(path: str, account_id: str | None, source: str, database_url: s
                          settings, Path(reports_dir))
     publish_batch(result, source, time.monotonic() - started)
     return result
+
+
+@task(name="ingest-small-files", cache_policy=NO_CACHE,
+      task_run_name="ingest {count} small files")
+def ingest_small_files(paths: list[str], accounts: list[str | None], sources: list[str],
+                       count: int, database_url: str, reports_dir: str
+                       ) -> list[BatchResult | None]:
+    """Several small files in one task run, one after the other, each its own batch and
+    transaction exactly as ``ingest_batch`` does it: a task run costs the client and the
+    Prefect server more than a 20-row file's whole work (bench/README.md). A file that raises
+    (a database fault, a bug) is not retried here: it comes back as None and the flow runs it
+    again as its own ``ingest-batch`` task, with Prefect's retries."""
+    settings = load_settings()
+    engine = engine_for(database_url)
+    results: list[BatchResult | None] = []
+    for path, account_id, source in zip(paths, accounts, sources, strict=True):
+        started = time.monotonic()
+        try:
+            result = ingest_file(Path(path), Origin(account_id, source), engine, settings,
+                                 Path(reports_dir))
+        except Exception as exc:
+            get_run_logger().warning("%s: %s: %s; it runs again as a task of its own", source,
+                                     type(exc).__name__, exc)
+            results.append(None)
+            continue
+        publish_batch(result, source, time.monotonic() - started)
+        results.append(result)
+    return results
 
 
 def publish_batch(result: BatchResult, source: str, seconds: float | None, **extra: object
@@ -137,26 +168,72 @@ def _mail_summary(outcomes: list[MessageOutcome], delivery: dict[str, Any]) -> s
     return "\n".join(lines)
 
 
-def _collect(futures: list, sources: list[str], accounts: list[str | None]
-             ) -> list[BatchResult]:
-    """Results in input order; a task that failed even after retries is a failed batch.
-    Each file is reported to the console progress as it finishes (``rma.progress``)."""
-    progress.expect(len(futures))
-    position = {id(future): n for n, future in enumerate(futures)}
-    results: list[BatchResult | None] = [None] * len(futures)
-    for future in as_completed(futures):
-        n = position[id(future)]
-        source, account = sources[n], accounts[n]
+def _ingest_files(paths: list[str], accounts: list[str | None], sources: list[str],
+                  url: str, reports: str, settings: Settings) -> list[BatchResult]:
+    """A batch per file, in input order. Small files share task runs (``ingest-small-files``,
+    at most RMA_TASK_GROUP_FILES files and RMA_TASK_GROUP_BYTES bytes, an account's files
+    together, never fewer tasks than RMA_WORKERS can run at once); any other file is its own
+    ``ingest-batch`` task, as is a grouped file that raised. A task that failed even after
+    retries is a failed batch. Each file is reported to the console progress as it finishes
+    (``rma.progress``)."""
+    progress.expect(len(paths))
+    results: list[BatchResult | None] = [None] * len(paths)
+    futures: dict[PrefectFuture, list[int]] = {}
+    for group in _task_groups(paths, accounts, settings):
+        if len(group) == 1:
+            [n] = group
+            future = ingest_batch.submit(paths[n], accounts[n], sources[n], url, reports)
+        else:
+            future = ingest_small_files.submit(
+                [paths[n] for n in group], [accounts[n] for n in group],
+                [sources[n] for n in group], len(group), url, reports)
+        futures[future] = group
+    again: list[int] = []
+    for future in as_completed(list(futures)):
+        group = futures[future]
         outcome = future.result(raise_on_failure=False)
-        if isinstance(outcome, BaseException):
-            outcome = BatchResult.failed(
-                source, "PROCESSING_ERROR",
-                f"{Path(source).name}: could not be processed ({type(outcome).__name__}: "
-                f"{outcome}); the file stays waiting and the next run tries again.", account)
-            get_run_logger().info(batch_line(outcome, None))
-        results[n] = outcome
-        progress.done(source, _outcome_words(outcome))
+        if len(group) > 1:
+            outcomes = outcome if isinstance(outcome, list) else [None] * len(group)
+            again += [n for n, o in zip(group, outcomes, strict=True) if o is None]
+            done = [(n, o) for n, o in zip(group, outcomes, strict=True) if o is not None]
+        else:
+            done = [(group[0], outcome)]
+        for n, one in done:
+            results[n] = _settled(one, sources[n], accounts[n])
+    retried = {ingest_batch.submit(paths[n], accounts[n], sources[n], url, reports): n
+               for n in sorted(again)}
+    for future in as_completed(list(retried)):
+        n = retried[future]
+        results[n] = _settled(future.result(raise_on_failure=False), sources[n], accounts[n])
     return [r for r in results if r is not None]
+
+
+def _task_groups(paths: list[str], accounts: list[str | None], settings: Settings
+                 ) -> list[list[int]]:
+    """Positions of the files that share a task run (``rma.fanout.group_indices``)."""
+    if settings.task_group_files <= 1 or len(paths) <= 1:
+        return [[n] for n in range(len(paths))]
+    sizes = []
+    for path in paths:
+        try:
+            sizes.append(Path(path).stat().st_size)
+        except OSError:  # its own task says what is wrong with it
+            sizes.append(settings.task_group_bytes + 1)
+    most = max(1, min(settings.task_group_files, -(-len(paths) // settings.workers)))
+    return group_indices(accounts, sizes, target_files=most,
+                         target_bytes=settings.task_group_bytes)
+
+
+def _settled(outcome: BatchResult | BaseException, source: str, account: str | None
+             ) -> BatchResult:
+    if isinstance(outcome, BaseException):
+        outcome = BatchResult.failed(
+            source, "PROCESSING_ERROR",
+            f"{Path(source).name}: could not be processed ({type(outcome).__name__}: "
+            f"{outcome}); the file stays waiting and the next run tries again.", account)
+        get_run_logger().info(batch_line(outcome, None))
+    progress.done(source, _outcome_words(outcome))
+    return outcome
 
 
 def _outcome_words(result: BatchResult) -> str:
@@ -211,8 +288,7 @@ def ingest_many(paths: list[str], accounts: list[str | None], database_url: str 
         results = _ingest_and_settle(waiting, Path(inbox), url, reports, settings,
                                      dt.datetime.now(dt.UTC).date())
     else:
-        futures = ingest_batch.map(paths, accounts, paths, unmapped(url), unmapped(reports))
-        results = _collect(list(futures), paths, accounts)
+        results = _ingest_files(paths, accounts, paths, url, reports, settings)
     create_markdown_artifact(key="ingest-run", markdown=_run_summary(results))
     for r in results:
         get_run_logger().info(r.line())
@@ -247,7 +323,7 @@ def _process_inbox(root: Path, url: str, settings: Settings) -> Batches:
     today = dt.datetime.now(dt.UTC).date()
     if settings.fanout_deployment and waiting:  # spread over the work pool's workers
         results = fan_out(waiting, root, reports, engine_for(url), settings)
-    else:  # a task per file on this machine's bounded pool
+    else:  # tasks on this machine's bounded pool
         results = _ingest_and_settle(waiting, root, url, reports, settings, today)
     create_markdown_artifact(key="run-inbox", markdown=_run_summary(results))
     for r in results:
@@ -261,9 +337,8 @@ def _ingest_and_settle(waiting: list[drop.WaitingFile], root: Path, url: str, re
     """A task per waiting file; then each file to archive/ or quarantine/ once settled."""
     sources = [w.source for w in waiting]
     accounts: list[str | None] = [w.account_id for w in waiting]
-    futures = ingest_batch.map([str(w.path) for w in waiting], accounts, sources,
-                               unmapped(url), unmapped(reports))
-    results = _collect(list(futures), sources, accounts)
+    results = _ingest_files([str(w.path) for w in waiting], accounts, sources, url, reports,
+                            settings)
     for item, result in zip(waiting, results, strict=True):
         try:
             drop.settle(item, result.status, result.error,

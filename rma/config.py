@@ -67,6 +67,9 @@ class Settings:
     max_attachment_bytes: int = 25 * 1024 * 1024
     #: operations on Prefect (``rma serve``, prefect.yaml, the fan-out of ``run-inbox``)
     workers: int = 4
+    #: small files share a task run (at most this many files and bytes in one)
+    task_group_files: int = 25
+    task_group_bytes: int = 1024 * 1024
     schedule_cron: str = "0 2 * * *"
     timezone: str = "UTC"
     fanout_deployment: str | None = None
@@ -169,6 +172,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         mail_from=env.get("RMA_MAIL_FROM") or "rma-intake@localhost",
         max_attachment_bytes=_int(env, "RMA_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024),
         workers=_positive(env, "RMA_WORKERS", 4),
+        task_group_files=_positive(env, "RMA_TASK_GROUP_FILES", 25),
+        task_group_bytes=_positive(env, "RMA_TASK_GROUP_BYTES", 1024 * 1024),
         schedule_cron=(env.get("RMA_SCHEDULE_CRON") or "0 2 * * *").strip(),
         timezone=_timezone(env),
         fanout_deployment=(env.get("RMA_FANOUT_DEPLOYMENT") or "").strip() or None,

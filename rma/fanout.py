@@ -34,10 +34,19 @@ def group_files(waiting: Sequence[WaitingFile], sizes: Mapping[Path, int], *,
     larger than that goes alone), in the order given. An account folder's files stay in one
     group when they fit in one: a group that cannot take a whole account is closed first, so
     only an account too big for any group is split; small accounts share a group."""
+    groups = group_indices([w.account_id for w in waiting],
+                           [sizes.get(w.path, 0) for w in waiting],
+                           target_files=target_files, target_bytes=target_bytes)
+    return [[waiting[i] for i in group] for group in groups]
+
+
+def group_indices(accounts: Sequence[str | None], sizes: Sequence[int], *,
+                  target_files: int, target_bytes: int) -> list[list[int]]:
+    """``group_files`` over positions: ``accounts[i]`` and ``sizes[i]`` describe file ``i``."""
     if target_files < 1 or target_bytes < 1:
         raise ValueError("group targets must be at least 1")
-    groups: list[list[WaitingFile]] = []
-    current: list[WaitingFile] = []
+    groups: list[list[int]] = []
+    current: list[int] = []
     current_bytes = 0
 
     def close() -> None:
@@ -46,19 +55,18 @@ def group_files(waiting: Sequence[WaitingFile], sizes: Mapping[Path, int], *,
             groups.append(current)
         current, current_bytes = [], 0
 
-    for _, run in groupby(waiting, key=lambda w: w.account_id):
+    for _, run in groupby(range(len(accounts)), key=lambda i: accounts[i]):
         files = list(run)
-        account_bytes = sum(sizes.get(f.path, 0) for f in files)
+        account_bytes = sum(sizes[i] for i in files)
         if (len(current) + len(files) > target_files
                 or current_bytes + account_bytes > target_bytes):
             close()
-        for item in files:
-            size = sizes.get(item.path, 0)
+        for i in files:
             if current and (len(current) >= target_files
-                            or current_bytes + size > target_bytes):
+                            or current_bytes + sizes[i] > target_bytes):
                 close()
-            current.append(item)
-            current_bytes += size
+            current.append(i)
+            current_bytes += sizes[i]
     close()
     return groups
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rma.fanout import group_files
+from rma.fanout import group_files, group_indices
 from rma.inbox import WaitingFile
 
 MB = 1024 * 1024
@@ -88,3 +88,13 @@ def test_every_file_lands_in_exactly_one_group_in_order_within_the_targets(
         mine = [w for w in files if w.account_id == acct]        # group is never split
         if len(mine) <= target_files and sum(sizes[w.path] for w in mine) <= target_bytes:
             assert sum(any(w.account_id == acct for w in g) for g in groups) == 1
+
+
+def test_positions_are_grouped_like_files_even_when_one_file_is_named_twice():
+    accounts = ["D-1", "D-1", "D-2", "D-2", "D-2", None, None]
+    sizes = [10, 10, 10, 10, 10, 10, 5000]
+    assert group_indices(accounts, sizes, target_files=3, target_bytes=1000) == [
+        [0, 1], [2, 3, 4], [5], [6]]
+    assert group_indices(["D-1"] * 4, [1] * 4, target_files=2, target_bytes=10) == [
+        [0, 1], [2, 3]]
+    assert group_indices([], [], target_files=2, target_bytes=10) == []
