@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from contextlib import nullcontext
 from functools import cache, partial
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from prefect.runtime import flow_run as prefect_flow_run
 
 from flows import artifacts
 from flows.fanout import fan_out
-from flows.runners import FilePoolTaskRunner
+from flows.runners import FilePoolTaskRunner, group_processes, process_pool
 from rma import inbox as drop
 from rma import progress
 from rma.chunks import is_large
@@ -90,6 +91,7 @@ def ingest_small_files(paths: list[str], accounts: list[str | None], sources: li
             continue
         publish_batch(result, source, time.monotonic() - started)
         results.append(result)
+    artifacts.drain()  # this may be a worker process that ends with the run
     return results
 
 
@@ -178,28 +180,36 @@ def _ingest_files(paths: list[str], accounts: list[str | None], sources: list[st
     (``rma.progress``)."""
     progress.expect(len(paths))
     results: list[BatchResult | None] = [None] * len(paths)
-    futures: dict[PrefectFuture, list[int]] = {}
-    for group in _task_groups(paths, accounts, settings):
-        if len(group) == 1:
-            [n] = group
-            future = ingest_batch.submit(paths[n], accounts[n], sources[n], url, reports)
-        else:
-            future = ingest_small_files.submit(
-                [paths[n] for n in group], [accounts[n] for n in group],
-                [sources[n] for n in group], len(group), url, reports)
-        futures[future] = group
+    groups = _task_groups(paths, accounts, settings)
+    small = [group for group in groups if len(group) > 1]
+    processes = group_processes(settings, sum(map(len, small)), len(small))
     again: list[int] = []
-    for future in as_completed(list(futures)):
-        group = futures[future]
-        outcome = future.result(raise_on_failure=False)
-        if len(group) > 1:
-            outcomes = outcome if isinstance(outcome, list) else [None] * len(group)
-            again += [n for n, o in zip(group, outcomes, strict=True) if o is None]
-            done = [(n, o) for n, o in zip(group, outcomes, strict=True) if o is not None]
-        else:
-            done = [(group[0], outcome)]
-        for n, one in done:
-            results[n] = _settled(one, sources[n], accounts[n])
+    with process_pool(processes) if processes else nullcontext() as pool:
+        futures: dict[PrefectFuture, list[int]] = {}
+        for group in groups:
+            if len(group) == 1:
+                [n] = group
+                futures[ingest_batch.submit(paths[n], accounts[n], sources[n], url,
+                                            reports)] = group
+                continue
+            parameters = {"paths": [paths[n] for n in group],
+                          "accounts": [accounts[n] for n in group],
+                          "sources": [sources[n] for n in group], "count": len(group),
+                          "database_url": url, "reports_dir": reports}
+            future = pool.submit(ingest_small_files, parameters) if pool is not None \
+                else ingest_small_files.submit(**parameters)
+            futures[future] = group
+        for future in as_completed(list(futures)):
+            group = futures[future]
+            outcome = future.result(raise_on_failure=False)
+            if len(group) > 1:
+                outcomes = outcome if isinstance(outcome, list) else [None] * len(group)
+                again += [n for n, o in zip(group, outcomes, strict=True) if o is None]
+                done = [(n, o) for n, o in zip(group, outcomes, strict=True) if o is not None]
+            else:
+                done = [(group[0], outcome)]
+            for n, one in done:
+                results[n] = _settled(one, sources[n], accounts[n])
     retried = {ingest_batch.submit(paths[n], accounts[n], sources[n], url, reports): n
                for n in sorted(again)}
     for future in as_completed(list(retried)):

@@ -70,6 +70,8 @@ class Settings:
     #: small files share a task run (at most this many files and bytes in one)
     task_group_files: int = 25
     task_group_bytes: int = 1024 * 1024
+    #: worker processes for the groups of small files; None = auto (``process_count``)
+    processes: int | None = None
     schedule_cron: str = "0 2 * * *"
     timezone: str = "UTC"
     fanout_deployment: str | None = None
@@ -112,6 +114,19 @@ def _positive(env: dict[str, str], name: str, default: int) -> int:
         from rma.errors import ConfigError
 
         raise ConfigError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+def _processes(env: dict[str, str]) -> int | None:
+    """RMA_PROCESSES: ``auto`` (None) or a number of processes, 0 for none."""
+    raw = (env.get("RMA_PROCESSES") or "auto").strip().lower()
+    if raw == "auto":
+        return None
+    value = _int(env, "RMA_PROCESSES", 0)
+    if value < 0:
+        from rma.errors import ConfigError
+
+        raise ConfigError(f"RMA_PROCESSES must be auto or a number of processes, got {raw!r}")
     return value
 
 
@@ -174,6 +189,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         workers=_positive(env, "RMA_WORKERS", 4),
         task_group_files=_positive(env, "RMA_TASK_GROUP_FILES", 25),
         task_group_bytes=_positive(env, "RMA_TASK_GROUP_BYTES", 1024 * 1024),
+        processes=_processes(env),
         schedule_cron=(env.get("RMA_SCHEDULE_CRON") or "0 2 * * *").strip(),
         timezone=_timezone(env),
         fanout_deployment=(env.get("RMA_FANOUT_DEPLOYMENT") or "").strip() or None,

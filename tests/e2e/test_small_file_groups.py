@@ -82,3 +82,32 @@ def test_one_task_per_file_when_grouping_is_off(prefect_api, inbox, sqlite_url, 
     seen = _tasks_of_files(monkeypatch)
     flows_module.run_inbox(str(inbox), database_url=sqlite_url)
     assert len({ids[0] for ids in seen.values()}) == 6
+
+
+def test_with_worker_processes_every_grouped_file_is_posted_archived_and_has_its_artifacts(
+        prefect_api, inbox, sqlite_url, monkeypatch):
+    from prefect.artifacts import Artifact
+
+    import flows.runners
+
+    for n in range(3):  # one claim with a bad e-mail address: reports and artifacts
+        write_csv(inbox / "D-002" / f"bad-{n}.csv", [valid_claim(recipient_email="x@")])
+    monkeypatch.setenv("RMA_PROCESSES", "2")
+    started: list[int] = []
+    real_pool = flows.runners.process_pool
+
+    def recording(processes: int):
+        started.append(processes)
+        return real_pool(processes)
+
+    monkeypatch.setattr(flows_module, "process_pool", recording)
+    batches = flows_module.run_inbox(str(inbox), database_url=sqlite_url)
+    assert started == [2]
+    assert sorted(b["status"] for b in batches) == ["posted"] * 9
+    assert sum(b["claims_accepted"] for b in batches) == 12
+    assert not list(inbox.rglob("*.csv"))
+    for batch in batches:
+        if batch["rejections"]:
+            key = flows_module._artifact_key(batch["batch_id"])
+            assert Artifact.get(key) is not None and Artifact.get(key + "-issues") is not None
+    assert sum(bool(b["rejections"]) for b in batches) == 3

@@ -46,3 +46,20 @@ def test_large_files_are_chunked_by_default_only_when_a_dask_cluster_can_take_th
     assert load_settings({"RMA_CHUNK_ROWS": "5000"}).chunk_rows == 5000  # asked for: chunked
     assert load_settings({"RMA_DASK_ADDRESS": "tcp://dask:8786",
                           "RMA_CHUNK_ROWS": "0"}).chunk_rows == 0
+
+
+def test_groups_of_small_files_go_to_processes_only_when_there_are_enough_of_them():
+    from flows.runners import PROCESS_MIN_FILES, group_processes
+
+    auto = load_settings({})
+    assert group_processes(auto, PROCESS_MIN_FILES - 1, 4, cpus=8) == 0  # not worth starting
+    assert group_processes(auto, PROCESS_MIN_FILES, 12, cpus=2) == 2  # one per CPU
+    assert group_processes(auto, 300, 12, cpus=8) == 4  # at most RMA_WORKERS
+    assert group_processes(auto, 300, 3, cpus=8) == 3  # at most one per group
+    assert group_processes(auto, 300, 12, cpus=1) == 0  # one process is none
+    assert group_processes(load_settings({"RMA_PROCESSES": "0"}), 300, 12, cpus=8) == 0
+    assert group_processes(load_settings({"RMA_PROCESSES": "3"}), 10, 5, cpus=1) == 3
+    with pytest.raises(ConfigError, match="RMA_PROCESSES"):
+        load_settings({"RMA_PROCESSES": "-1"})
+    with pytest.raises(ConfigError, match="RMA_PROCESSES"):
+        load_settings({"RMA_PROCESSES": "many"})
