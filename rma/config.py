@@ -70,7 +70,7 @@ class Settings:
     #: small files share a task run (at most this many files and bytes in one)
     task_group_files: int = 25
     task_group_bytes: int = 1024 * 1024
-    #: worker processes for the groups of small files; None = auto (``process_count``)
+    #: worker processes for the groups of small files; None = auto (``flows.runners``)
     processes: int | None = None
     schedule_cron: str = "0 2 * * *"
     timezone: str = "UTC"
