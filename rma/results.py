@@ -108,7 +108,3 @@ class Batches(Sequence[dict[str, Any]]):
 
     def __repr__(self) -> str:
         return f"Batches({self._items!r})"
-
-    def to_list(self) -> list[dict[str, Any]]:
-        """The batches as a plain list (for ``json.dumps``)."""
-        return list(self._items)

@@ -36,7 +36,7 @@ CONTROL = f"{Reason.INVALID_TEXT}:control"
 def _absent_geopandas_fails_fast() -> None:
     """pandera runs ``from geopandas.array import GeometryDtype`` for every column of every
     validation (``pandas_engine.is_geopandas_dtype``). Without geopandas each failed import
-    searches ``sys.path`` again: ~5 ms a schema, a quarter of validating a 20-row file.
+    searches ``sys.path`` again: ~6 ms of the raw schema's 29 ms on a 20-row file.
     Recording the absence in ``sys.modules`` makes that import fail at once, as it would
     anyway; nothing here uses geopandas."""
     if "geopandas" not in sys.modules and importlib.util.find_spec("geopandas") is None:
