@@ -12,7 +12,7 @@ from rma.batch import SheetData
 from rma.config import Limits
 from rma.errors import BatchError
 from rma.readers import limits as caps
-from rma.readers.csv import read_csv
+from rma.readers.csv import decode, read_csv
 from rma.readers.messages import display_name, short_reason
 from rma.readers.xlsx import read_xlsx
 from rma.reasons import Reason
@@ -44,7 +44,9 @@ def read_batch(path: Path, limits: Limits = DEFAULT_LIMITS) -> SheetData:
                                              "send a header row and one claim per row")
     sha256 = hashlib.sha256(data).hexdigest()
     if file_format == "csv":
-        return read_csv(data, path, sha256, limits, name)
+        text = decode(data, name)
+        del data  # else a 230 MB file is held twice (bytes and text) while it is parsed
+        return read_csv(text, path, sha256, limits, name)
     return read_xlsx(data, path, file_format, sha256, limits, name)
 
 

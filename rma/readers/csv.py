@@ -28,9 +28,9 @@ _SEP_LINE = re.compile(r"sep=([,;])[ \t]*(?:\r\n|\r|\n)", re.IGNORECASE)
 _SAVE_AS = "save it from Excel as 'CSV UTF-8' or as .xlsx"
 
 
-def read_csv(data: bytes, source: Path, sha256: str, limits: Limits, name: str) -> SheetData:
-    """The claim rows of a CSV file; every value is a str, blank cells None."""
-    text = decode(data, name)
+def read_csv(text: str, source: Path, sha256: str, limits: Limits, name: str) -> SheetData:
+    """The claim rows of a CSV file's ``decode``-d text; every value is a str, blank cells
+    None."""
     if not text.strip():
         raise BatchError(Reason.EMPTY_BATCH, f"{name}: the file is empty; "
                                              "send a header row and one claim per row")
@@ -40,25 +40,44 @@ def read_csv(data: bytes, source: Path, sha256: str, limits: Limits, name: str) 
     origin = Origin(source, source.name, "csv", sha256, name)
     if csv.field_size_limit() <= limits.cell_chars:  # only when configured above 131,072
         csv.field_size_limit(limits.cell_chars + 1)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(_lines(text), delimiter=delimiter)
     # blank lines are rows too (the numbering is kept): a file of nothing but line breaks
     # must not become millions of rows in memory before the row limit is looked at
     most = header_index + 1 + limits.rows + BLANK_ROWS_ALLOWED
+
+    def records() -> Iterator[list[str]]:
+        for count, row in enumerate(reader, 1):
+            if count > most:
+                raise caps.too_large(
+                    name, f"it has more than {most - header_index - 1:,} rows below the "
+                    "header (blank rows included)", f"{limits.rows:,} rows", "RMA_MAX_ROWS",
+                    "delete the empty rows at the end, or split the claims into several files")
+            yield row
+
     try:
         with _gc_paused():
-            rows = list(itertools.islice(reader, most + 1))
+            return build_sheet(records(), header_index, origin, limits, all_text=True)
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
             raise caps.too_large(name, f"a cell near line {reader.line_num:,} has more than "
                                  f"{csv.field_size_limit():,} characters", limits.cell_chars,
                                  "RMA_MAX_CELL_CHARS", "shorten it") from exc
         raise _unreadable(name, f"it is not valid CSV ({short_reason(exc)})") from exc
-    if len(rows) > most:
-        raise caps.too_large(name, f"it has more than {most - header_index - 1:,} rows below "
-                             "the header (blank rows included)", f"{limits.rows:,} rows",
-                             "RMA_MAX_ROWS", "delete the empty rows at the end, or split the "
-                             "claims into several files")
-    return build_sheet(rows, header_index, origin, limits)
+
+
+#: The text goes to the csv module through a StringIO of this many characters at a time: one
+#: StringIO of a whole 230 MB file costs another ~440 MB while it is read.
+PIECE_CHARS = 1 << 22
+
+
+def _lines(text: str) -> Iterator[str]:
+    r"""The lines of ``text``, ends kept ('\r\n', '\r' or '\n', as ``newline=""`` reads
+    them); pieces are cut just after a '\n', which always ends a line."""
+    start = 0
+    while start < len(text):
+        cut = text.find("\n", start + PIECE_CHARS) + 1 or len(text)
+        yield from io.StringIO(text[start:cut], newline="")
+        start = cut
 
 
 #: What a file that is no CSV text starts with, for a message that says what it is.

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,20 +46,70 @@ def to_array(rows: Sequence[Sequence[object]], width: int) -> np.ndarray:
     return np.array(rows, dtype=object)
 
 
-def build_sheet(grid: Sequence[Sequence[object]], header_index: int, origin: Origin,
-                limits: Limits) -> SheetData:
-    """SheetData from a grid whose row ``i`` is sheet row ``i + 1`` and cell '' is blank.
+#: Rows turned into an array at a time: the lists a reader makes for them live only this long.
+BLOCK_ROWS = 50_000
 
-    Blank cells become None, entirely blank rows are dropped (numbering kept), the columns
-    are named by ``plan_columns``; row, column and cell limits are enforced.
+
+class SharedValues:
+    """Repeated text of a column as ONE ``str`` object: every cell a reader makes is a new
+    object (~50 bytes plus its text), while most columns of a claim list repeat a few values
+    (models, countries, cities, dates). A column whose values turn out mostly distinct (serial
+    numbers) stops being shared after its first block. Only ``str`` is shared: ``1``, ``1.0``
+    and ``True`` are equal keys and must stay what the file holds."""
+
+    def __init__(self, all_text: bool) -> None:
+        self.all_text = all_text  # csv: every cell is a str, no type test needed
+        self.columns: dict[int, dict[str, str] | None] = {}
+        self.seen = 0
+
+    def share(self, block: np.ndarray) -> None:
+        self.seen += len(block)
+        for j in range(block.shape[1]):
+            known = self.columns.setdefault(j, {})
+            if known is None:
+                continue
+            column = block[:, j]
+            if self.all_text:
+                block[:, j] = list(map(known.setdefault, column, column))
+            else:
+                block[:, j] = [known.setdefault(v, v) if type(v) is str else v for v in column]
+            if len(known) > self.seen // 2:
+                self.columns[j] = None  # mostly distinct: sharing would only cost
+
+
+def build_sheet(grid: Iterable[Sequence[object]], header_index: int, origin: Origin,
+                limits: Limits, all_text: bool = False) -> SheetData:
+    """SheetData from rows whose row ``i`` is sheet row ``i + 1`` and cell '' is blank.
+
+    ``grid`` may be an iterator (the csv reader's): it is consumed in blocks of
+    ``BLOCK_ROWS``, so only one block of row lists exists at a time, and repeated text is
+    kept once (``SharedValues``; ``all_text`` when every cell is a ``str``). Blank cells
+    become None, entirely blank rows are dropped (numbering kept), the columns are named by
+    ``plan_columns``; row, column and cell limits are enforced.
     """
-    width = max(map(len, grid), default=0)
-    if width > limits.columns:  # trailing blank cells (csv: "a,b,,,,") do not count
-        width = max((_used_width(row) for row in grid), default=0)
-        caps.check_columns(origin.where, width, limits)
+    rows = iter(grid)
+    top = [list(row) for row in itertools.islice(rows, header_index + 1)]
+    width = _width(top, origin.where, limits)
+    count = len(top)
+    blocks: list[np.ndarray] = []
+    shared = SharedValues(all_text)
+    for block in iter(lambda: list(itertools.islice(rows, BLOCK_ROWS)), []):
+        count += len(block)
+        block_width = _width(block, origin.where, limits)
+        width = max(width, block_width)
+        if count * width > limits.cells:  # what was read already is too much: say how much
+            for more in rows:
+                count += 1
+                width = max(width, _width([more], origin.where, limits))
+            caps.check_cells(origin.where, count, width, limits)
+        array = to_array(block, block_width)
+        del block
+        shared.share(array)
+        blocks.append(array)
     # what the grid below would cost, however blank: checked before it is built
-    caps.check_cells(origin.where, len(grid), width, limits)
-    body = to_array(grid[header_index + 1:], width)
+    caps.check_cells(origin.where, count, width, limits)
+    body = _join(blocks, width)
+    del blocks
     blank = body == ""
     body[blank] = None
     filled_rows = np.flatnonzero(~blank.all(axis=1))
@@ -71,7 +122,7 @@ def build_sheet(grid: Sequence[Sequence[object]], header_index: int, origin: Ori
             f"{origin.where}: the sheet has a header (row {header_row}) but no claim rows; "
             "add one claim per row below the header",
         )
-    plan = plan_columns(grid[header_index], (~blank).any(axis=0).tolist())
+    plan = plan_columns(top[header_index], (~blank).any(axis=0).tolist())
     values = _select(body, filled_rows, plan.positions)
     row_numbers = filled_rows + header_row + 1
     _check_cells(values, row_numbers, plan.names, plan.positions, origin.where, limits)
@@ -91,6 +142,30 @@ def build_sheet(grid: Sequence[Sequence[object]], header_index: int, origin: Ori
         sha256=origin.sha256,
         file_format=origin.file_format,
     )
+
+
+def _width(rows: list[Sequence[object]], where: str, limits: Limits) -> int:
+    """The widest row; past RMA_MAX_COLUMNS trailing blank cells (csv: "a,b,,,,") do not
+    count, and what is still wider is refused before any array is built."""
+    width = max(map(len, rows), default=0)
+    if width > limits.columns:
+        width = max(map(_used_width, rows), default=0)
+        caps.check_columns(where, width, limits)
+    return width
+
+
+def _join(blocks: list[np.ndarray], width: int) -> np.ndarray:
+    """The blocks one below the other, narrower ones padded with '' (blank)."""
+    if not blocks:
+        return np.empty((0, width), dtype=object)
+    if len(blocks) == 1 and blocks[0].shape[1] == width:
+        return blocks[0]
+    body = np.full((sum(map(len, blocks)), width), "", dtype=object)
+    at = 0
+    for block in blocks:
+        body[at:at + len(block), :block.shape[1]] = block
+        at += len(block)
+    return body
 
 
 def _select(body: np.ndarray, rows: np.ndarray, columns: list[int]) -> np.ndarray:
