@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from rma.columns import CANONICAL, LINE_COLUMNS, PREFILL_FIELDS
@@ -124,8 +125,11 @@ def decide(rows: pd.DataFrame, format_issues: pd.DataFrame, origin: str | None,
     owned_keys = keys.map(outcomes.set_index("claim_key")["owned"]).eq(True)
     prefill_code = claim_code.where(owned_keys, None)
 
-    registered = _registered_fields(ref.codes).reindex(prefill_code.to_numpy())
-    registered.index = rows.index
+    if prefill_code.notna().any():
+        registered = _registered_fields(ref.codes).reindex(prefill_code.to_numpy())
+        registered.index = rows.index
+    else:  # no row redeems a code: nothing to fill in (a frame of blanks costs 120 MB at 1M)
+        registered = pd.DataFrame(index=rows.index)
     resolved, prefill_warnings = prefill(rows, registered)
     found.append(prefill_warnings)
     found.append(validate(resolved_claims_schema(), _claim_view(resolved, keys)))
@@ -164,11 +168,35 @@ def decide(rows: pd.DataFrame, format_issues: pd.DataFrame, origin: str | None,
 
 def _claim_view(resolved: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
     """Each row as the claim it belongs to (step 6 checks the claim, not the row): claim
-    fields take the first non-blank value among the claim's rows; SNs stay per line."""
+    fields take the first non-blank value among the claim's rows; SNs stay per line. Blank
+    is None. When every claim is one row (most batches) the rows are the claims as they are."""
+    if keys.is_unique:
+        return _none_for_missing(resolved[list(CANONICAL)])
+    return _grouped_claim_view(resolved, keys)
+
+
+def _grouped_claim_view(resolved: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
     claim_fields = [c for c in CANONICAL if c not in LINE_COLUMNS]
     view = resolved[list(CANONICAL)].copy()
     view[claim_fields] = resolved[claim_fields].groupby(keys).transform("first")
     return view.astype(object).where(view.notna(), None)
+
+
+def _none_for_missing(frame: pd.DataFrame, all_object: bool = True) -> pd.DataFrame:
+    """``frame`` with every missing value of an object column None (and, with
+    ``all_object``, every column object); only the columns that hold another kind of
+    missing value (NaN, NA, NaT) or another dtype are copied."""
+    changed = {}
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype != object:
+            if not all_object:
+                continue
+        elif not np.not_equal(values.to_numpy()[values.isna().to_numpy()], None).any():
+            continue
+        values = values.astype(object)
+        changed[column] = values.where(values.notna(), None)
+    return frame.assign(**changed) if changed else frame
 
 
 def _line_issue(lines: pd.DataFrame, code: Reason) -> pd.DataFrame:
@@ -193,13 +221,29 @@ def _claims(rows: pd.DataFrame) -> pd.DataFrame:
     if not len(rows):
         return pd.DataFrame(columns=["claim_key", "first_row", *CANONICAL, "account", "assessment",
                                      "code_key"])
+    if not rows["claim_key"].is_unique:
+        return _grouped_claims(rows)
+    # each claim is one row: the rows are the claims (~40 % of deciding 1M rows, grouped)
     ordered = rows.sort_values("first_row", kind="stable")
-    grouped = ordered.groupby("claim_key", sort=False)
-    claims = grouped.first()
-    notes = ordered["notes"].dropna().astype(str).groupby(ordered["claim_key"]).agg("\n".join)
-    claims["notes"] = notes.reindex(claims.index).astype(object)
-    claims = claims.reset_index()
-    claims["first_row"] = claims["first_row"].astype(int)
+    claims = _none_for_missing(
+        ordered[["claim_key", *(c for c in ordered.columns if c != "claim_key")]],
+        all_object=False)
+    notes = ordered["notes"].dropna().astype(str).reindex(ordered.index)
+    return _finish_claims(claims, notes)
+
+
+def _grouped_claims(rows: pd.DataFrame) -> pd.DataFrame:
+    ordered = rows.sort_values("first_row", kind="stable")
+    claims = ordered.groupby("claim_key", sort=False).first().reset_index()
+    notes = ordered["notes"].dropna().astype(str).groupby(ordered["claim_key"]).agg(
+        "\n".join).reindex(claims["claim_key"])
+    return _finish_claims(claims, notes)
+
+
+def _finish_claims(claims: pd.DataFrame, notes: pd.Series) -> pd.DataFrame:
+    claims = claims.assign(claim_key=claims["claim_key"].astype(object),
+                           notes=notes.to_numpy(dtype=object),
+                           first_row=claims["first_row"].astype(int))
     return claims.sort_values("first_row", kind="stable").reset_index(drop=True)
 
 

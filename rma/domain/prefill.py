@@ -26,7 +26,7 @@ def _same(a: pd.Series, b: pd.Series) -> pd.Series:
 def prefill(rows: pd.DataFrame, registered: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fill ``rows`` from ``registered`` (CS fields, normalised like rows, same index;
     all-blank where a row has no usable code). Returns resolved rows and warnings."""
-    resolved = rows.copy()
+    resolved = rows.copy(deep=False)  # copy-on-write: a filled column replaces, never edits
     warnings = []
     notes: list[pd.Series] = []
     for field in PREFILL_FIELDS:

@@ -158,3 +158,32 @@ def test_accepted_claims_come_in_sheet_order():
                          claim(claim_ref="C-9", serial_number="SN100003"), first_row=5))
     assert list(decision.accepted["claim_ref"]) == ["C-9", "C-1"]
     assert list(decision.accepted["first_row"]) == [5, 6]
+
+
+def _one_row_claims() -> pd.DataFrame:
+    """Resolved rows, one per claim, with blanks as None, a note, a prefilled value."""
+    decision = run(frame(claim(claim_ref="C-1", serial_number="SN100001", notes="fragile"),
+                         claim(claim_ref=None, serial_number="SN100002", error_code=None),
+                         claim(claim_ref="C-3", serial_number="SN100003", notes=None)))
+    assert decision.claims_accepted == 3
+    return decision.rows
+
+
+def test_one_row_claims_are_taken_as_they_are_exactly_as_grouping_gives():
+    from rma.domain.decide import _claims, _grouped_claims
+
+    rows = _one_row_claims()
+    assert rows["claim_key"].is_unique
+    pd.testing.assert_frame_equal(_claims(rows), _grouped_claims(rows))
+    shuffled = rows.iloc[[2, 0, 1]]  # the sheet order comes from first_row, not the frame
+    pd.testing.assert_frame_equal(_claims(shuffled), _grouped_claims(rows))
+
+
+def test_one_row_claim_view_is_the_grouped_view():
+    from rma.domain.decide import _claim_view, _grouped_claim_view
+
+    rows = _one_row_claims()
+    rows = rows.assign(recipient_city=[float("nan"), "Berlin", None])  # NaN is blank too
+    view = _claim_view(rows, rows["claim_key"])
+    pd.testing.assert_frame_equal(view, _grouped_claim_view(rows, rows["claim_key"]))
+    assert view.loc[view.index[0], "recipient_city"] is None
