@@ -177,7 +177,13 @@ def _countries(values: np.ndarray) -> np.ndarray:
 
 
 def _upper(values: np.ndarray) -> np.ndarray:
-    return _objects([v.upper() if isinstance(v, str) else v for v in values])
+    return _objects([_same_or(v, v.upper()) if isinstance(v, str) else v for v in values])
+
+
+def _same_or(sent: str, new: str) -> str:
+    """``sent`` itself when ``new`` is equal text: a million equal copies of serial numbers
+    or phone numbers would otherwise be held next to the cells as sent (~60 MB each)."""
+    return sent if new == sent else new
 
 
 @cache
@@ -199,7 +205,7 @@ def _phone(text: object, region: object) -> object:
     if compact.startswith("00"):
         compact = "+" + compact[2:]
     if _E164ISH.fullmatch(compact):
-        return compact
+        return _same_or(text, compact)
     # only numbers not already E.164 go to phonenumbers
     parsed = _parse_phone(text, region if isinstance(region, str) and len(region) == 2
                           else None)

@@ -16,7 +16,7 @@ from rma.reasons import WARNINGS
 def claim_rows(decision: Decision, claim_ids: list[str], batch_id: str, now: dt.datetime
                ) -> pd.DataFrame:
     accepted = decision.accepted
-    out = pd.DataFrame({
+    data = {
         "claim_id": claim_ids,
         "batch_id": batch_id,
         "account_id": accepted["account"].to_numpy(),
@@ -25,10 +25,9 @@ def claim_rows(decision: Decision, claim_ids: list[str], batch_id: str, now: dt.
         "submitted_at": now,
         "rma_code": accepted["code_key"].to_numpy(),
         "first_row": accepted["first_row"].astype(int).to_numpy(),
-    })
-    for column in CLAIM_DATA_COLUMNS:
-        out[column] = accepted[column].to_numpy()
-    return out
+    }
+    data.update((column, accepted[column].to_numpy()) for column in CLAIM_DATA_COLUMNS)
+    return pd.DataFrame(data, copy=False)  # the decision's columns, not a copy of them
 
 
 def line_rows(decision: Decision, claim_ids: list[str]) -> pd.DataFrame:

@@ -168,12 +168,14 @@ def _reference(repo: ClaimsRepository, rows: pd.DataFrame, origin: str | None,
 def _report_input(sheet: SheetData, decision: Decision, claim_ids: list[str], batch_id: str,
                   account_id: str | None) -> ReportInput:
     refs = decision.rows["claim_ref"]
-    labels = refs.astype(object).where(refs.notna(),
-                                       "row " + pd.Series(refs.index.astype(str),
-                                                          index=refs.index))
+    # the reports name the claims of rejected rows and of rows with an issue; a claim
+    # without a claim_ref is called "row N" (claim_label's default)
+    named = (refs.index.isin(decision.rejected_rows) | refs.index.isin(decision.issues["row"])
+             ) & refs.notna().to_numpy()
+    refs = refs[named]
     return ReportInput(
         sheet=sheet, issues=decision.issues, rejected_rows=decision.rejected_rows,
-        claim_of_row=dict(zip(refs.index.astype(int), labels.astype(str), strict=True)),
+        claim_of_row=dict(zip(refs.index.astype(int), refs.astype(str), strict=True)),
         claims_accepted=decision.claims_accepted, claims_rejected=decision.claims_rejected,
         claim_ids=claim_ids, batch_id=batch_id, account_id=account_id)
 

@@ -54,6 +54,8 @@ from rma.reasons import Reason
 
 ARRAY_CHUNK = 50_000
 INSERT_CHUNK = 10_000
+#: Rows of a frame turned into Python values (and bound) at a time.
+FRAME_SLICE = 50_000
 #: From this many rows on, PostgreSQL inserts use COPY instead of executemany.
 COPY_THRESHOLD = 1_000
 
@@ -342,24 +344,27 @@ class ClaimsRepository:
                     self.conn.execute(stmt, list(chunk))
 
     def _insert_frame(self, table: sa.Table, frame: pd.DataFrame) -> None:
-        if not len(frame):
-            return
-        data = columns(frame)
+        """The frame in slices of ``FRAME_SLICE`` rows: only one slice at a time exists as
+        Python values (a 900k-claim batch as lists at once: another ~400 MB)."""
+        copy = self.conn.dialect.name == "postgresql" and len(frame) >= COPY_THRESHOLD
+        with _conflicts(table):
+            for start in range(0, len(frame), FRAME_SLICE):
+                self._insert_values(table, columns(frame.iloc[start:start + FRAME_SLICE]), copy)
+
+    def _insert_values(self, table: sa.Table, data: dict[str, list[Any]], copy: bool) -> None:
         names = list(data)
         cols = list(data.values())
-        with _conflicts(table):
-            if self.conn.dialect.name == "sqlite" and _driver_insert(self.conn, table, names,
-                                                                     cols):
-                return
-            if self.conn.dialect.name == "postgresql" and len(frame) >= COPY_THRESHOLD:
-                _copy_rows(self.conn, table, names, cols)
-                return
-            stmt = sa.insert(table)
-            for start in range(0, len(frame), INSERT_CHUNK):
-                self.conn.execute(stmt, [
-                    dict(zip(names, row, strict=True))
-                    for row in zip(*(c[start:start + INSERT_CHUNK] for c in cols), strict=True)
-                ])
+        if self.conn.dialect.name == "sqlite" and _driver_insert(self.conn, table, names, cols):
+            return
+        if copy:
+            _copy_rows(self.conn, table, names, cols)
+            return
+        stmt = sa.insert(table)
+        for start in range(0, len(cols[0]), INSERT_CHUNK):
+            self.conn.execute(stmt, [
+                dict(zip(names, row, strict=True))
+                for row in zip(*(c[start:start + INSERT_CHUNK] for c in cols), strict=True)
+            ])
 
     def insert_batch(self, record: dict[str, Any]) -> None:
         self._insert(batches, [record])

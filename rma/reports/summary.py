@@ -96,17 +96,16 @@ class SentCells:
     """O(1) access to the sent cells by (sheet row, header); ``.at`` is too slow per issue."""
 
     def __init__(self, sent: pd.DataFrame) -> None:
-        self._position = {row: i for i, row in enumerate(sent.index)}
+        self._rows = sent.index  # its hash table: a dict of a million rows costs ~100 MB
         self._columns = {h: sent[h].to_numpy(dtype=object) for h in sent.columns}
 
     def has_row(self, row: int | None) -> bool:
-        return row is not None and row in self._position
+        return row is not None and row in self._rows
 
     def get(self, row: int | None, header: str) -> Any:
-        if row is None or not header or header not in self._columns:
+        if not self.has_row(row) or not header or header not in self._columns:
             return None
-        position = self._position.get(row)
-        return None if position is None else self._columns[header][position]
+        return self._columns[header][self._rows.get_loc(row)]
 
 
 def issue_lines(report: ReportInput) -> list[IssueLine]:
