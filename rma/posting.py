@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 
 from rma.batch import SheetData
@@ -31,10 +32,12 @@ def claim_rows(decision: Decision, claim_ids: list[str], batch_id: str, now: dt.
 
 
 def line_rows(decision: Decision, claim_ids: list[str]) -> pd.DataFrame:
-    id_of = dict(zip(decision.accepted["claim_key"].tolist(), claim_ids, strict=True))
     lines = decision.lines
+    position = pd.Index(decision.accepted["claim_key"]).get_indexer(lines["claim_key"])
+    if (position < 0).any():
+        raise ValueError("an SN line of a claim that is not accepted")  # a decision bug
     return pd.DataFrame({
-        "claim_id": lines["claim_key"].map(id_of).to_numpy(),
+        "claim_id": np.asarray(claim_ids, dtype=object)[position],
         "serial_number": lines["serial_number"].to_numpy(),
         "sheet_row": lines["row"].astype(int).to_numpy(),
         "is_open": True,

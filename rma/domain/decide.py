@@ -241,8 +241,7 @@ def _grouped_claims(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _finish_claims(claims: pd.DataFrame, notes: pd.Series) -> pd.DataFrame:
-    claims = claims.assign(claim_key=claims["claim_key"].astype(object),
-                           notes=notes.to_numpy(dtype=object),
+    claims = claims.assign(notes=notes.to_numpy(dtype=object),
                            first_row=claims["first_row"].astype(int))
     return claims.sort_values("first_row", kind="stable").reset_index(drop=True)
 
