@@ -71,12 +71,19 @@ class _Formats:
         return self._dated[key]
 
 
+#: A report of at most this many rows (rejected rows plus issues, an upper bound of the rows
+#: written) is built in memory: ~2 ms a small workbook instead of ~9 ms through XlsxWriter's
+#: temporary files. Larger ones stream row by row to a temporary file (``constant_memory``).
+IN_MEMORY_ROWS = 2_000
+
+
 def write_xlsx(report: ReportInput, path: Path, lines: list[IssueLine] | None = None) -> None:
     if lines is None:
         lines = issue_lines(report)
+    small = len(report.rejected_rows) + len(lines) <= IN_MEMORY_ROWS
     wb = xlsxwriter.Workbook(str(path), {
-        "constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
-        "strings_to_numbers": False, "nan_inf_to_errors": False})
+        "in_memory": small, "constant_memory": not small, "strings_to_formulas": False,
+        "strings_to_urls": False, "strings_to_numbers": False, "nan_inf_to_errors": False})
     formats = _Formats(wb)
     _write_rejections(wb.add_worksheet(REJECTIONS_SHEET), formats, report, lines)
     _write_summary(wb.add_worksheet(SUMMARY_SHEET), formats, report, lines)

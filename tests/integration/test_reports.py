@@ -9,6 +9,7 @@ import pytest
 from openpyxl import load_workbook
 
 import rma.reports as reports
+import rma.reports.xlsx as xlsx_report
 from rma.batch import SheetData
 from rma.reports import CSV_COLUMNS, ReportInput, issue_table, summary_markdown, write_reports
 from rma.reports.xlsx import COMMENT_AUTHOR
@@ -77,8 +78,12 @@ def _report(**overrides: object) -> ReportInput:
     return ReportInput(**values)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def written(tmp_path: Path) -> dict[str, Path]:
+@pytest.fixture(params=["in memory", "streamed"])
+def written(request, tmp_path: Path, monkeypatch) -> dict[str, Path]:
+    """The reports of one batch; the workbook built in memory (a small report) and streamed
+    row by row through a temporary file (a large one) must be the same workbook."""
+    if request.param == "streamed":
+        monkeypatch.setattr(xlsx_report, "IN_MEMORY_ROWS", 0)
     return write_reports(_report(), tmp_path / "reports", "march")
 
 
