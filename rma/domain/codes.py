@@ -28,6 +28,15 @@ def code_outcomes(claims: pd.DataFrame, codes: pd.DataFrame, prior_invalid: dict
     """One outcome per claim: ``outcome`` is a code reason or None (the code is good),
     ``owned`` tells whether the code exists and belongs to the claim's account (then its
     Customer Service fields may fill the claim in)."""
+    if not len(claims):  # no claim gives a code (most distributor batches): ~3 ms saved
+        return claims[["claim_key", "first_row", "account", "code_key"]].assign(
+            outcome=pd.Series(dtype=object), owned=pd.Series(dtype=bool),
+            serial_numbers=pd.Series(dtype=object))
+    return _outcomes(claims, codes, prior_invalid, lockout_attempts, now)
+
+
+def _outcomes(claims: pd.DataFrame, codes: pd.DataFrame, prior_invalid: dict[str, int],
+              lockout_attempts: int, now: dt.datetime) -> pd.DataFrame:
     claims = claims.sort_values("first_row", kind="stable")
     info = claims.merge(codes, how="left", on="code_key", suffixes=("", "_code"))
     info.index = claims.index
@@ -64,6 +73,8 @@ def uncovered_serials(lines: pd.DataFrame, covered: pd.Series) -> pd.Series:
     """Per SN line (``row``, ``serial_number``, ``code_key``): True where the code names
     the SNs it covers and this SN is not among them. ``covered`` maps code_key to the
     ``;``-separated list (blank = any SN of the account)."""
+    if not len(lines):  # no SN line redeems a code
+        return pd.Series(False, index=lines.index, dtype=bool)
     allowed = lines["code_key"].map(covered).fillna("")
     pairs = pd.DataFrame({"code_key": covered.index, "sns": covered.fillna("").to_numpy()})
     pairs = pairs.assign(serial_number=pairs["sns"].str.upper().str.split(r"[;,\s]+"))

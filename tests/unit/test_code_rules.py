@@ -302,3 +302,25 @@ def test_a_locked_account_may_still_file_claims_that_give_no_code():
     decision = decide_for(claim(), origin="I-GOLD", invalid_attempts={"I-GOLD": 7})
     assert "CODE_LOCKED" not in codes_of(decision)
     assert accepted(decision)
+
+
+# --- no claim gives a code (the shortcut must give what the full computation gives) --------
+
+
+def test_no_claim_with_a_code_has_the_outcomes_the_full_computation_gives():
+    import pandas as pd
+
+    from rma.domain.codes import _outcomes, code_outcomes, uncovered_serials
+
+    none = pd.DataFrame({"claim_key": pd.Series(dtype="int64"),
+                         "first_row": pd.Series(dtype="int64"),
+                         "account": pd.Series(dtype=object), "code_key": pd.Series(dtype=object)})
+    pd.testing.assert_frame_equal(code_outcomes(none, CODES, {}, 5, NOW),
+                                  _outcomes(none, CODES, {}, 5, NOW))
+    lines = pd.DataFrame({"row": pd.Series(dtype=object), "serial_number": pd.Series(dtype=object),
+                          "code_key": pd.Series(dtype=object)})
+    covered = CODES.set_index("code_key")["serial_numbers"]
+    shortcut = uncovered_serials(lines, covered)
+    assert shortcut.dtype == bool and shortcut.empty
+    decision = decide_for(claim(serial_number=sn(1)), origin="D-001")
+    assert accepted(decision)
