@@ -223,7 +223,8 @@ def _claims(rows: pd.DataFrame) -> pd.DataFrame:
                                      "code_key"])
     if not rows["claim_key"].is_unique:
         return _grouped_claims(rows)
-    # each claim is one row: the rows are the claims (~40 % of deciding 1M rows, grouped)
+    # each claim is one row: the rows are the claims, no groupby (with the same shortcut in
+    # _claim_view and no blank prefill frame, deciding 1M rows went from 21.5 to 15.8 s)
     ordered = rows.sort_values("first_row", kind="stable")
     claims = _none_for_missing(
         ordered[["claim_key", *(c for c in ordered.columns if c != "claim_key")]],
