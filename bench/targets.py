@@ -292,6 +292,7 @@ class Bench:
         env = {k: v for k, v in os.environ.items() if k not in RMA_ENV_CLEARED}
         env.update(big_file_env())
         env.update({"RMA_DATABASE_URL": db_url, "RMA_INBOX": str(workdir / "inbox"),
+                    "RMA_SETTLE_SECONDS": "0",  # the inbox is copied just before the run
                     "RMA_REPORTS": str(workdir / "reports"), "PREFECT_API_URL": self.api,
                     "PREFECT_HOME": str(self.prefect_home / "client"),
                     "PREFECT_LOGGING_LEVEL": "WARNING",

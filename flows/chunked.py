@@ -38,6 +38,7 @@ from rma.db.faults import retry_condition
 from rma.errors import BatchError, ConfigError
 from rma.formatcheck import CheckedRows, check_rows, concat_rows, format_issues
 from rma.readers import read_batch
+from rma.readers.source import FileState, read_regular
 from rma.results import BatchResult
 from rma.service import Origin, post_checked, screen_file
 
@@ -73,8 +74,8 @@ def post_batch(sheet: SheetData, rows: pd.DataFrame, issues: pd.DataFrame,
 
 @flow(name="ingest-large-file", log_prints=False)
 def ingest_large_file(path: str, account_id: str | None = None, source: str | None = None,
-                      database_url: str | None = None, reports_dir: str | None = None
-                      ) -> quote[BatchResult]:
+                      database_url: str | None = None, reports_dir: str | None = None,
+                      listed: FileState | None = None) -> quote[BatchResult]:
     """One very large file as one batch: read and checked in chunks, posted whole. The
     result is returned in ``quote`` so that Prefect does not walk its every claim id and
     rejection looking for futures (2.6 s for a 200k-row file); ``.unwrap()`` it."""
@@ -84,11 +85,12 @@ def ingest_large_file(path: str, account_id: str | None = None, source: str | No
     url = database_url or settings.database_url
     reports = reports_dir or str(settings.reports or Path("reports"))
     now = dt.datetime.now(dt.UTC)
-    result = screen_file(Path(path), Origin(account_id, source), engine_for(url))
+    result = screen_file(Path(path), Origin(account_id, source), engine_for(url),
+                         settings.limits, listed)
     parts: list[CheckedRows] = []
     if result is None:
         try:
-            sheet, parts = _checked_chunks(Path(path), source, settings, now.date())
+            sheet, parts = _checked_chunks(Path(path), source, settings, now.date(), listed)
         except BatchError as exc:
             result = BatchResult.failed(source, exc.code, exc.message, account_id)
         else:
@@ -99,15 +101,16 @@ def ingest_large_file(path: str, account_id: str | None = None, source: str | No
     return quote(result)
 
 
-def _checked_chunks(path: Path, source: str, settings: Settings, today: dt.date
-                    ) -> tuple[SheetData, list[CheckedRows]]:
+def _checked_chunks(path: Path, source: str, settings: Settings, today: dt.date,
+                    listed: FileState | None = None) -> tuple[SheetData, list[CheckedRows]]:
     """The whole sheet and its checked rows, chunk by chunk (see the module docstring)."""
     limits, rows = settings.limits, settings.chunk_rows
     plan = None
     if path.suffix.lower() == ".csv":
         try:
-            if path.stat().st_size <= limits.file_bytes:
-                plan = plan_csv(path.read_bytes(), path, limits, rows, today)
+            data, _ = read_regular(path, limits.file_bytes, listed)
+            if len(data) <= limits.file_bytes:
+                plan = plan_csv(data, path, limits, rows, today)
         except OSError:
             plan = None  # read_batch below says what is wrong
     if plan is not None:
@@ -116,7 +119,7 @@ def _checked_chunks(path: Path, source: str, settings: Settings, today: dt.date
         if sheet is not None:
             return sheet, [r.checked for r in reads if r.checked is not None]
     # an xlsx, or a CSV to read whole: read_batch raises the batch error a normal run gives
-    sheet = read_batch(path, limits)
+    sheet = read_batch(path, limits, listed)
     frames = split_sheet(sheet, rows)
     return sheet, _gather([check_rows_chunk.submit(f, today) for f in frames], source)
 
@@ -145,12 +148,12 @@ def task_runner_for(settings: Settings) -> TaskRunner:
 
 
 def run_large_file(path: str, account_id: str | None, source: str, database_url: str,
-                   reports_dir: str) -> BatchResult:
+                   reports_dir: str, listed: FileState | None = None) -> BatchResult:
     """Run ``ingest-large-file`` as a subflow on the configured runner. Its posting has
     retried already, so a failure is raised as ``LargeFileFailed`` (not retried again)."""
     runner = task_runner_for(load_settings())
     state = ingest_large_file.with_options(task_runner=runner)(
-        path, account_id, source, database_url, reports_dir, return_state=True)
+        path, account_id, source, database_url, reports_dir, listed, return_state=True)
     if state.is_completed():
         return state.result().unwrap()
     raise LargeFileFailed(f"{Path(path).name}: the chunked run ended {state.name}: "

@@ -30,6 +30,7 @@ from rma.db.runs import finish_run, start_run
 from rma.fanout import group_indices
 from rma.mail.intake import MessageOutcome, ingest_message
 from rma.mail.outbox import send_pending
+from rma.readers.source import FileState, read_regular
 from rma.results import Batches, BatchResult
 from rma.runlock import inbox_lock
 from rma.runlog import batch_line
@@ -50,18 +51,19 @@ def _artifact_key(batch_id: str) -> str:
 @task(name="ingest-batch", retries=2, retry_delay_seconds=[2, 10],
       retry_condition_fn=retry_condition, task_run_name="ingest {source}")
 def ingest_batch(path: str, account_id: str | None, source: str, database_url: str,
-                 reports_dir: str) -> BatchResult:
+                 reports_dir: str, listed: FileState | None = None) -> BatchResult:
     """One file, one batch, one transaction. Transient database faults (``rma.db.faults``)
     raise and Prefect retries them; other errors fail at once and the file waits. A file of
-    more than RMA_CHUNK_ROWS rows goes to the chunked subflow, which retries its own posting."""
+    more than RMA_CHUNK_ROWS rows goes to the chunked subflow, which retries its own posting.
+    ``listed``: a drop-folder file's state when listed (only that very file is read)."""
     settings = load_settings()
     if is_large(Path(path), settings.chunk_rows):
         from flows.chunked import run_large_file
 
-        return run_large_file(path, account_id, source, database_url, reports_dir)
+        return run_large_file(path, account_id, source, database_url, reports_dir, listed)
     started = time.monotonic()
     result = ingest_file(Path(path), Origin(account_id, source), engine_for(database_url),
-                         settings, Path(reports_dir))
+                         settings, Path(reports_dir), listed=listed)
     publish_batch(result, source, time.monotonic() - started)
     return result
 
@@ -69,7 +71,8 @@ def ingest_batch(path: str, account_id: str | None, source: str, database_url: s
 @task(name="ingest-small-files", cache_policy=NO_CACHE,
       task_run_name="ingest {count} small files")
 def ingest_small_files(paths: list[str], accounts: list[str | None], sources: list[str],
-                       count: int, database_url: str, reports_dir: str
+                       count: int, database_url: str, reports_dir: str,
+                       listed: list[FileState | None] | None = None
                        ) -> list[BatchResult | None]:
     """Several small files in one task run, one after the other, each its own batch and
     transaction exactly as ``ingest_batch`` does it: a task run costs the client and the
@@ -79,11 +82,12 @@ def ingest_small_files(paths: list[str], accounts: list[str | None], sources: li
     settings = load_settings()
     engine = engine_for(database_url)
     results: list[BatchResult | None] = []
-    for path, account_id, source in zip(paths, accounts, sources, strict=True):
+    states = listed or [None] * len(paths)
+    for path, account_id, source, state in zip(paths, accounts, sources, states, strict=True):
         started = time.monotonic()
         try:
             result = ingest_file(Path(path), Origin(account_id, source), engine, settings,
-                                 Path(reports_dir))
+                                 Path(reports_dir), listed=state)
         except Exception as exc:
             get_run_logger().warning("%s: %s: %s; it runs again as a task of its own", source,
                                      type(exc).__name__, exc)
@@ -119,7 +123,7 @@ def ingest_mail(source: str, database_url: str, reports_dir: str, outbox: str
                 ) -> MessageOutcome:
     """One e-mail: its form and attachments as batches, a record, a reply in the outbox."""
     started = time.monotonic()
-    raw = Path(source).read_bytes()
+    raw, _ = read_regular(Path(source), None)  # never through a link, never blocked by a pipe
     outcome = ingest_message(raw, source, engine_for(database_url), load_settings(),
                              Path(reports_dir), Path(outbox))
     for batch in outcome.batches:
@@ -171,7 +175,8 @@ def _mail_summary(outcomes: list[MessageOutcome], delivery: dict[str, Any]) -> s
 
 
 def _ingest_files(paths: list[str], accounts: list[str | None], sources: list[str],
-                  url: str, reports: str, settings: Settings) -> list[BatchResult]:
+                  url: str, reports: str, settings: Settings,
+                  listed: list[FileState | None] | None = None) -> list[BatchResult]:
     """A batch per file, in input order. Small files share task runs (``ingest-small-files``,
     at most RMA_TASK_GROUP_FILES files and RMA_TASK_GROUP_BYTES bytes, an account's files
     together, never fewer tasks than RMA_WORKERS can run at once); any other file is its own
@@ -179,6 +184,7 @@ def _ingest_files(paths: list[str], accounts: list[str | None], sources: list[st
     retries is a failed batch. Each file is reported to the console progress as it finishes
     (``rma.progress``)."""
     progress.expect(len(paths))
+    states = listed or [None] * len(paths)
     results: list[BatchResult | None] = [None] * len(paths)
     groups = _task_groups(paths, accounts, settings)
     small = [group for group in groups if len(group) > 1]
@@ -190,12 +196,13 @@ def _ingest_files(paths: list[str], accounts: list[str | None], sources: list[st
             if len(group) == 1:
                 [n] = group
                 futures[ingest_batch.submit(paths[n], accounts[n], sources[n], url,
-                                            reports)] = group
+                                            reports, states[n])] = group
                 continue
             parameters = {"paths": [paths[n] for n in group],
                           "accounts": [accounts[n] for n in group],
                           "sources": [sources[n] for n in group], "count": len(group),
-                          "database_url": url, "reports_dir": reports}
+                          "database_url": url, "reports_dir": reports,
+                          "listed": [states[n] for n in group]}
             future = pool.submit(ingest_small_files, parameters) if pool is not None \
                 else ingest_small_files.submit(**parameters)
             futures[future] = group
@@ -210,7 +217,8 @@ def _ingest_files(paths: list[str], accounts: list[str | None], sources: list[st
                 done = [(group[0], outcome)]
             for n, one in done:
                 results[n] = _settled(one, sources[n], accounts[n])
-    retried = {ingest_batch.submit(paths[n], accounts[n], sources[n], url, reports): n
+    retried = {ingest_batch.submit(paths[n], accounts[n], sources[n], url, reports,
+                                   states[n]): n
                for n in sorted(again)}
     for future in as_completed(list(retried)):
         n = retried[future]
@@ -292,9 +300,9 @@ def ingest_many(paths: list[str], accounts: list[str | None], database_url: str 
     settings = load_settings()
     url = database_url or settings.database_url
     reports = reports_dir or str(settings.reports or Path("reports"))
-    if inbox is not None:
-        waiting = [drop.WaitingFile(Path(p), a or "") for p, a in zip(paths, accounts,
-                                                                      strict=True)]
+    if inbox is not None:  # listed again here: what the parent saw may have changed since
+        entries = [drop.examine(Path(p), a or "") for p, a in zip(paths, accounts, strict=True)]
+        waiting = [e for e in entries if isinstance(e, drop.WaitingFile | drop.Refused)]
         results = _ingest_and_settle(waiting, Path(inbox), url, reports, settings,
                                      dt.datetime.now(dt.UTC).date())
     else:
@@ -329,12 +337,18 @@ def run_inbox(inbox: str | None = None, database_url: str | None = None) -> Batc
 
 def _process_inbox(root: Path, url: str, settings: Settings) -> Batches:
     reports = str(settings.beside_inbox("reports", root))
-    waiting = drop.waiting_files(root)
+    found = drop.scan(root, settings.settle_seconds)
+    for item in found.unsettled:
+        get_run_logger().info("%s: not settled (changed %.0f s ago; taken once unchanged for "
+                              "RMA_SETTLE_SECONDS=%d s); it waits", item.source,
+                              item.quiet_seconds, settings.settle_seconds)
     today = dt.datetime.now(dt.UTC).date()
-    if settings.fanout_deployment and waiting:  # spread over the work pool's workers
-        results = fan_out(waiting, root, reports, engine_for(url), settings)
+    if settings.fanout_deployment and found.ready:  # spread over the work pool's workers
+        results = fan_out(found.ready, root, reports, engine_for(url), settings)
+        results += _refuse(found.refused, settings.beside_inbox("quarantine", root))
     else:  # tasks on this machine's bounded pool
-        results = _ingest_and_settle(waiting, root, url, reports, settings, today)
+        results = _ingest_and_settle([*found.ready, *found.refused], root, url, reports,
+                                     settings, today)
     create_markdown_artifact(key="run-inbox", markdown=_run_summary(results))
     for r in results:
         get_run_logger().info(r.line())
@@ -342,20 +356,40 @@ def _process_inbox(root: Path, url: str, settings: Settings) -> Batches:
     return Batches([*(r.to_json() for r in results), *(b for o in mail for b in _mail_batches(o))])
 
 
-def _ingest_and_settle(waiting: list[drop.WaitingFile], root: Path, url: str, reports: str,
-                       settings: Settings, today: dt.date) -> list[BatchResult]:
-    """A task per waiting file; then each file to archive/ or quarantine/ once settled."""
+def _ingest_and_settle(entries: list[drop.WaitingFile | drop.Refused], root: Path, url: str,
+                       reports: str, settings: Settings, today: dt.date) -> list[BatchResult]:
+    """A task per waiting file; then each file to archive/ or quarantine/ once settled (a
+    file that changed since it was listed stays); then what is refused (``_refuse``)."""
+    waiting = [e for e in entries if isinstance(e, drop.WaitingFile)]
     sources = [w.source for w in waiting]
     accounts: list[str | None] = [w.account_id for w in waiting]
     results = _ingest_files([str(w.path) for w in waiting], accounts, sources, url, reports,
-                            settings)
+                            settings, [w.listed for w in waiting])
     for item, result in zip(waiting, results, strict=True):
         try:
             drop.settle(item, result.status, result.error,
                         settings.beside_inbox("archive", root),
                         settings.beside_inbox("quarantine", root), today)
+        except drop.FileChanged as exc:
+            get_run_logger().warning("%s", exc)
         except OSError as exc:  # the batch is committed; the next run archives the file
             get_run_logger().warning("%s could not be moved: %s", item.source, exc)
+    refused = [e for e in entries if isinstance(e, drop.Refused)]
+    return results + _refuse(refused, settings.beside_inbox("quarantine", root))
+
+
+def _refuse(refused: list[drop.Refused], quarantine: Path) -> list[BatchResult]:
+    """A failed batch for each drop-folder entry that is not a file to take; links go to
+    quarantine unread, pipes, devices and folders stay (``rma.inbox.refuse``)."""
+    results = []
+    for item in refused:
+        try:
+            message = drop.refuse(item, quarantine)
+        except OSError as exc:
+            message = f"{item.reason}; it could not be moved to quarantine ({exc})"
+        result = BatchResult.failed(item.source, drop.REFUSED_CODE, message, item.account_id)
+        get_run_logger().info(batch_line(result, None))
+        results.append(result)
     return results
 
 

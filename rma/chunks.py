@@ -27,6 +27,7 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -40,6 +41,7 @@ from rma.readers.csv import UTF8_BOM, _excel_separator_line, _gc_paused, _sniff,
 from rma.readers.header import plan_columns
 from rma.readers.messages import display_name
 from rma.readers.sheet import _max_len, to_array
+from rma.readers.source import open_regular
 
 _NEWLINE, _QUOTE = 10, 34
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension ref="[A-Z]+\d+(?::[A-Z]+(\d+))?"')
@@ -56,21 +58,22 @@ def estimated_rows(path: Path) -> int:
     """Rows the file may hold: CSV line breaks; the largest worksheet <dimension> of an
     xlsx/xlsm. 0 when it cannot tell (the normal path then reports the problem)."""
     suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xlsx", ".xlsm"):
+        return 0
     try:
-        if suffix == ".csv":
-            with path.open("rb") as handle:
+        fd, _ = open_regular(path)  # never a pipe (it would block) nor through a link
+        with open(fd, "rb") as handle:
+            if suffix == ".csv":
                 return sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20),
                                                                   b""))
-        if suffix in (".xlsx", ".xlsm"):
-            return _xlsx_rows(path)
+            return _xlsx_rows(handle)
     except Exception:  # a damaged file: the normal path reports what is wrong with it
         return 0
-    return 0
 
 
-def _xlsx_rows(path: Path) -> int:
+def _xlsx_rows(handle: BinaryIO) -> int:
     best = 0
-    with zipfile.ZipFile(path) as archive:
+    with zipfile.ZipFile(handle) as archive:
         for info in archive.infolist():
             if not _SHEET_XML.fullmatch(info.filename):
                 continue

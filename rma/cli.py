@@ -105,15 +105,18 @@ def _progress(as_json: bool):
 
 
 def _expand(paths: Sequence[Path]) -> list[Path]:
-    """Files as named; folders give every file below them that is not hidden or partial."""
-    from rma.inbox import is_claim_candidate
+    """Files as named (a link named here is followed on purpose: its target is ingested);
+    folders give every entry below them that is not hidden or partial — a link, pipe or
+    device found there is not followed or opened but reported as a failed batch."""
+    from rma.inbox import is_upload_name
 
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if is_claim_candidate(p)))
+            files.extend(sorted(p for p in path.rglob("*") if is_upload_name(p.name)
+                                and (p.is_symlink() or not p.is_dir())))
         elif path.exists():
-            files.append(path)
+            files.append(path.resolve() if path.is_symlink() else path)
         else:
             raise ConfigError(f"{path}: no such file or folder")
     return files
@@ -177,6 +180,13 @@ def cmd_run_inbox(args: argparse.Namespace) -> int:
     if waiting and not args.json:
         how = "SMTP failed; the next run retries" if settings.smtp_url else "no RMA_SMTP_URL"
         print(f"{len(waiting)} e-mail repl(y/ies) waiting in {outbox} ({how}).")
+    if not args.json:
+        from rma.inbox import scan
+
+        unsettled = scan(inbox, settings.settle_seconds).unsettled
+        if unsettled:
+            print(f"{len(unsettled)} file(s) changed in the last {settings.settle_seconds} s "
+                  "(RMA_SETTLE_SECONDS) wait for the next run (rma status lists them).")
     return status
 
 
@@ -250,7 +260,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     inbox = args.inbox or settings.inbox
     engine = _engine()
     try:
-        status = gather(engine, inbox, settings.beside_inbox("quarantine", inbox), args.limit)
+        status = gather(engine, inbox, settings.beside_inbox("quarantine", inbox), args.limit,
+                        settings.settle_seconds)
     finally:
         engine.dispose()
     if args.json:

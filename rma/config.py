@@ -57,6 +57,9 @@ class Settings:
     lockout_attempts: int = 5
     lockout_hours: int = 24
     inbox: Path = Path("inbox")
+    #: a drop-folder file is taken once it has not changed for this long (an upload under
+    #: its final name may still be running)
+    settle_seconds: int = 60
     archive: Path | None = None
     quarantine: Path | None = None
     reports: Path | None = None
@@ -114,6 +117,15 @@ def _positive(env: dict[str, str], name: str, default: int) -> int:
         from rma.errors import ConfigError
 
         raise ConfigError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+def _non_negative(env: dict[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value < 0:
+        from rma.errors import ConfigError
+
+        raise ConfigError(f"{name} must be 0 or more, got {value}")
     return value
 
 
@@ -178,6 +190,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         lockout_attempts=_int(env, "RMA_LOCKOUT_ATTEMPTS", 5),
         lockout_hours=_int(env, "RMA_LOCKOUT_HOURS", 24),
         inbox=Path(env.get("RMA_INBOX") or "inbox"),
+        settle_seconds=_non_negative(env, "RMA_SETTLE_SECONDS", 60),
         archive=_path(env, "RMA_ARCHIVE"),
         quarantine=_path(env, "RMA_QUARANTINE"),
         reports=_path(env, "RMA_REPORTS"),

@@ -8,7 +8,6 @@ decide, write the reports and post. Nothing is posted unless the whole batch com
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from rma.batch import SheetData
-from rma.config import Settings
+from rma.config import Limits, Settings
 from rma.db.engine import posting_transaction
 from rma.db.repository import ClaimsRepository
 from rma.domain.codes import guessing_report
@@ -27,7 +26,9 @@ from rma.errors import BatchError, ReportNotWritten
 from rma.formatcheck import check_rows, format_issues
 from rma.issues import concat_issues
 from rma.posting import post_decision
-from rma.readers import read_batch
+from rma.readers import read_batch, unreadable
+from rma.readers.messages import display_name
+from rma.readers.source import FileState, sha256_regular
 from rma.reasons import Reason, is_warning
 from rma.reports import ReportInput, issue_table, summary_markdown, write_reports
 from rma.results import BatchResult
@@ -45,11 +46,10 @@ class Origin:
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """The SHA-256 of a regular file (never read through a link, never a pipe: OSError)."""
+    sha, _ = sha256_regular(path)
+    assert sha is not None
+    return sha
 
 
 def new_batch_id() -> str:
@@ -63,30 +63,35 @@ def check_format(sheet: SheetData, today: dt.date) -> tuple[pd.DataFrame, pd.Dat
     return checked.rows, format_issues([checked], sheet)
 
 
-def screen_file(path: Path, origin: Origin, engine: sa.Engine) -> BatchResult | None:
-    """Before reading: a file that cannot be opened (failed) or whose content was already
-    posted (duplicate); None when the file is to be read and decided."""
+def screen_file(path: Path, origin: Origin, engine: sa.Engine, limits: Limits | None = None,
+                listed: FileState | None = None) -> BatchResult | None:
+    """Before reading: a file that cannot be opened as a regular file (failed) or whose
+    content was already posted (duplicate); None when the file is to be read and decided
+    (also when it is too large to hash: reading it says so). ``listed``: see ``read_batch``."""
     try:
-        sha = file_sha256(path)
+        sha, _ = sha256_regular(path, listed, limits.file_bytes if limits else None)
     except OSError as exc:
-        return BatchResult.failed(origin.source, Reason.UNREADABLE_FILE,
-                                  f"{path.name}: the file could not be opened ({exc.strerror}).",
-                                  origin.account_id)
+        error = unreadable(display_name(path), exc)
+        return BatchResult.failed(origin.source, error.code, error.message, origin.account_id)
+    if sha is None:
+        return None
     with engine.connect() as conn:
         first = ClaimsRepository(conn).find_batch_by_sha(sha)
     return None if first is None else _duplicate(origin.source, origin, first)
 
 
 def ingest_file(path: Path, origin: Origin, engine: sa.Engine, settings: Settings,
-                reports_dir: Path, now: dt.datetime | None = None) -> BatchResult:
+                reports_dir: Path, now: dt.datetime | None = None,
+                listed: FileState | None = None) -> BatchResult:
     """Process one claim file as one batch. Batch errors come back as a failed result;
-    database faults raise (the caller's retry policy decides)."""
+    database faults raise (the caller's retry policy decides). A drop-folder file comes with
+    its ``listed`` state: only that very file, unchanged, is read."""
     now = now or dt.datetime.now(dt.UTC)
-    early = screen_file(path, origin, engine)
+    early = screen_file(path, origin, engine, settings.limits, listed)
     if early is not None:
         return early
     try:
-        sheet = read_batch(path, settings.limits)
+        sheet = read_batch(path, settings.limits, listed)
     except BatchError as exc:
         return BatchResult.failed(origin.source, exc.code, exc.message, origin.account_id)
     return ingest_sheet(sheet, origin, engine, settings, reports_dir, now)

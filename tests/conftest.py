@@ -14,6 +14,9 @@ os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="rma-prefect-home-
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+# Tests write a drop-folder file an instant before the run that takes it: no settle time
+# (tests of settling set their own; child processes inherit this).
+os.environ.setdefault("RMA_SETTLE_SECONDS", "0")
 
 from pathlib import Path  # noqa: E402
 

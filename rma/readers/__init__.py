@@ -1,6 +1,7 @@
 """Readers: one batch file in, one SheetData out, or a BatchError saying what to fix.
 
     read_batch(path, limits)  .xlsx/.xlsm (calamine) or .csv, chosen by extension
+    unreadable(name, exc)     the UNREADABLE_FILE error of a file that cannot be read
 """
 
 from __future__ import annotations
@@ -12,21 +13,26 @@ from rma.batch import SheetData
 from rma.config import Limits
 from rma.errors import BatchError
 from rma.readers import limits as caps
+from rma.readers import source
 from rma.readers.csv import decode, read_csv
 from rma.readers.messages import display_name, short_reason
+from rma.readers.source import FileState
 from rma.readers.xlsx import read_xlsx
 from rma.reasons import Reason
 
-__all__ = ["ACCEPTED_FORMATS", "DEFAULT_LIMITS", "read_batch"]
+__all__ = ["ACCEPTED_FORMATS", "DEFAULT_LIMITS", "read_batch", "unreadable"]
 
 #: Accepted extensions (case-insensitive) and the file_format each one gives.
 ACCEPTED_FORMATS: dict[str, str] = {".xlsx": "xlsx", ".xlsm": "xlsm", ".csv": "csv"}
 DEFAULT_LIMITS = Limits()
 
 
-def read_batch(path: Path, limits: Limits = DEFAULT_LIMITS) -> SheetData:
+def read_batch(path: Path, limits: Limits = DEFAULT_LIMITS, listed: FileState | None = None
+               ) -> SheetData:
     """Read one batch file; raise BatchError (UNSUPPORTED_FORMAT, UNREADABLE_FILE, NO_HEADER,
-    TOO_LARGE, EMPTY_BATCH) with a one-line message naming the file and the fix."""
+    TOO_LARGE, EMPTY_BATCH) with a one-line message naming the file and the fix. Only a
+    regular file is read, never through a link (``rma.readers.source``); with ``listed``
+    (a drop-folder file) it must be that very file, unchanged since it was listed."""
     path = Path(path)
     name = display_name(path)
     suffix = path.suffix.lower()
@@ -38,7 +44,7 @@ def read_batch(path: Path, limits: Limits = DEFAULT_LIMITS) -> SheetData:
             f"{name}: {kind} cannot be processed; save the sheet as .xlsx or .csv "
             "(accepted: .xlsx, .xlsm, .csv)",
         )
-    data = _read_bytes(path, name, limits)
+    data = _read_bytes(path, name, limits, listed)
     if not data:
         raise BatchError(Reason.EMPTY_BATCH, f"{name}: the file is empty (0 bytes); "
                                              "send a header row and one claim per row")
@@ -50,15 +56,22 @@ def read_batch(path: Path, limits: Limits = DEFAULT_LIMITS) -> SheetData:
     return read_xlsx(data, path, file_format, sha256, limits, name)
 
 
-def _read_bytes(path: Path, name: str, limits: Limits) -> bytes:
+def _read_bytes(path: Path, name: str, limits: Limits, listed: FileState | None) -> bytes:
     """The file's bytes, its size checked before and after reading (it may be growing)."""
     try:
-        caps.check_file_size(name, path.stat().st_size, limits)
-        with path.open("rb") as handle:
-            data = handle.read(limits.file_bytes + 1)
+        data, _ = source.read_regular(
+            path, limits.file_bytes, listed,
+            check_size=lambda size: caps.check_file_size(name, size, limits))
     except OSError as exc:
-        why = exc.strerror or short_reason(exc)
-        raise BatchError(Reason.UNREADABLE_FILE, f"{name}: the file cannot be opened ({why}); "
-                                                 "check that it exists and is readable") from exc
+        raise unreadable(name, exc) from exc
     caps.check_file_size(name, len(data), limits)
     return data
+
+
+def unreadable(name: str, exc: OSError) -> BatchError:
+    """The UNREADABLE_FILE error of a file that could not be opened or read as it must be."""
+    if isinstance(exc, source.NotReadable):
+        return BatchError(Reason.UNREADABLE_FILE, f"{name}: {exc.why}")
+    why = exc.strerror or short_reason(exc)
+    return BatchError(Reason.UNREADABLE_FILE, f"{name}: the file cannot be opened ({why}); "
+                                              "check that it exists and is readable")

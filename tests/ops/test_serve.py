@@ -27,7 +27,8 @@ def _site(base: Path) -> dict[str, str]:
     """An inbox and a migrated SQLite claims database with reference data; its settings."""
     inbox = base / "inbox"
     (inbox / "D-001").mkdir(parents=True)
-    env = {"RMA_DATABASE_URL": f"sqlite:///{base / 'claims.db'}", "RMA_INBOX": str(inbox)}
+    env = {"RMA_DATABASE_URL": f"sqlite:///{base / 'claims.db'}", "RMA_INBOX": str(inbox),
+           "RMA_SETTLE_SECONDS": "0"}  # the files are written just before the run
     with pytest.MonkeyPatch.context() as mp:
         for k, v in env.items():
             mp.setenv(k, v)
