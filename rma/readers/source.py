@@ -79,6 +79,12 @@ def _refuse_kind(mode: int) -> None:
         raise NotReadable(f"not a regular file: it is {kind}, which is never read")
 
 
+def refuse_named(path: Path) -> None:
+    """What the name is, before anything is opened: a pipe or a device is never opened (a
+    pipe would block; opening some devices does something)."""
+    _refuse_kind(os.lstat(path).st_mode)
+
+
 def _check_listed(now: FileState, listed: FileState | None) -> None:
     if listed is None:
         return
@@ -97,7 +103,7 @@ def open_regular(path: Path, listed: FileState | None = None) -> tuple[int, File
     """A descriptor of the regular file at ``path`` and its state; raises ``NotReadable``
     for anything else (or, with ``listed``, for another or a changed file) and OSError when
     it cannot be opened. The caller closes the descriptor."""
-    _refuse_kind(os.lstat(path).st_mode)  # a pipe or device is not even opened
+    refuse_named(path)
     fd = os.open(path, _OPEN_FLAGS)  # a link put there since lstat: ELOOP, never followed
     try:
         st = os.fstat(fd)
