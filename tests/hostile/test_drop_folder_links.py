@@ -108,8 +108,15 @@ def test_a_hard_link_to_another_accounts_file_files_nothing_and_both_names_are_q
     assert by_hand.json()["batches"][0]["claims_accepted"] == 2
 
 
+@pytest.mark.parametrize("path_taken", [
+    pytest.param({}, id="ingest-batch"),
+    pytest.param({"RMA_WORKERS": "1"}, id="ingest-small-files"),
+    pytest.param({"RMA_CHUNK_ROWS": "1"}, id="ingest-large-file"),
+])
 def test_a_file_swapped_for_a_hard_link_after_the_listing_is_not_read_for_the_folders_account(
-        cli, workdir, monkeypatch):
+        cli, workdir, monkeypatch, path_taken):
+    for name, value in path_taken.items():  # each way a file is ingested takes the state
+        monkeypatch.setenv(name, value)
     d001, d002 = _folders(workdir, "D-001", "D-002")
     victim = write_csv(d001 / "victim.csv", [valid_claim(), valid_claim()])
     own = write_csv(d002 / "own.csv", [valid_claim()])
@@ -221,3 +228,29 @@ def test_an_account_folder_that_is_a_link_is_not_read_as_that_account(cli, workd
              "an account folder that is a symbolic link is not read")
     assert {c["account_id"] for c in _claims(cli)} == {"D-001"}
     assert (workdir / "inbox" / "D-002").is_symlink()
+
+
+def test_a_second_link_of_the_same_name_never_replaces_the_first_in_quarantine(cli, workdir):
+    [d002] = _folders(workdir, "D-002")
+    for n in range(2):  # a relative link dangles once in quarantine: it is still there
+        (d002 / "stolen.csv").symlink_to(f"../D-001/victim-{n}.csv")
+        cli("run-inbox", "--json")
+    quarantined = workdir / "quarantine" / "D-002"
+    assert os.readlink(quarantined / "stolen.csv") == "../D-001/victim-0.csv"
+    assert os.readlink(quarantined / "stolen.2.csv") == "../D-001/victim-1.csv"
+
+
+def test_a_group_handed_to_another_machine_is_looked_at_again_there(cli, workdir):
+    """The fan-out child (``ingest-files`` with ``inbox``) gets paths the parent listed; by
+    then a name may be a link: the child refuses it as the parent would have."""
+    from flows.ingest import ingest_many
+
+    d001, d002 = _folders(workdir, "D-001", "D-002")
+    victim = write_csv(d001 / "victim.csv", [valid_claim()])
+    (d002 / "stolen.csv").symlink_to(victim)
+    batches = ingest_many([str(d002 / "stolen.csv")], ["D-002"], inbox=str(workdir / "inbox"))
+    [batch] = batches
+    assert batch["error"]["code"] == "UNREADABLE_FILE"
+    assert batch["error"]["message"].endswith("it was moved to quarantine unread")
+    assert (workdir / "quarantine" / "D-002" / "stolen.csv").is_symlink()
+    assert _claims(cli) == []

@@ -171,3 +171,36 @@ def test_a_listed_drop_folder_file_is_read_only_while_it_is_that_very_file(tmp_p
     os.link(path, tmp_path / "second-name.csv")
     with pytest.raises(BatchError, match=r"it has 2 names \(a hard link"):
         read_batch(path, Limits(), listed)
+
+
+def test_a_file_larger_than_the_limit_is_not_hashed(tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_bytes(b"x" * 11)
+    sha, state = src.sha256_regular(path, max_bytes=10)
+    assert sha is None and state.size == 11
+    assert src.sha256_regular(path, max_bytes=11)[0] is not None
+
+
+def test_estimating_the_rows_of_a_named_pipe_does_not_block(tmp_path):
+    from rma.chunks import is_large
+
+    fifo = tmp_path / "claims.csv"
+    os.mkfifo(fifo)
+    finished, outcome = _in_thread(lambda: is_large(fifo, 1))
+    if not finished:
+        _unblock(fifo)
+    assert finished, "the chunked path's row estimate blocked on a named pipe"
+    assert outcome is False
+
+
+def test_an_e_mail_that_is_a_named_pipe_is_refused_without_blocking(tmp_path):
+    from flows.ingest import ingest_mail
+
+    fifo = tmp_path / "message.eml"
+    os.mkfifo(fifo)
+    finished, outcome = _in_thread(lambda: ingest_mail.fn(
+        str(fifo), f"sqlite:///{tmp_path / 'claims.db'}", str(tmp_path), str(tmp_path)))
+    if not finished:
+        _unblock(fifo)
+    assert finished, "reading an e-mail that is a named pipe blocked"
+    assert isinstance(outcome, src.NotReadable), outcome
