@@ -206,11 +206,15 @@ def test_a_link_given_to_rma_ingest_is_followed_but_takes_only_the_account_of_it
     assert (hard["status"], hard["account_id"]) == ("posted", None)  # rows say who: D-001
     assert {c["account_id"] for c in _claims(cli)} == {"D-001"}
 
-    # a link found in a folder given by hand was not named on purpose: it is not followed
+    # a link found in a folder given by hand was not named on purpose: it is not followed;
+    # a pipe there is not skipped in silence either
+    os.mkfifo(d002 / "pipe.csv")
     folder = cli("ingest", str(d002), "--json")
     got = _by_name(folder)
     assert got["stolen.csv"]["error"]["message"] == ("stolen.csv: not a regular file: it is a "
                                                      "symbolic link, which is never read")
+    assert got["pipe.csv"]["error"]["message"] == ("pipe.csv: not a regular file: it is a "
+                                                   "named pipe (FIFO), which is never read")
     assert got["hard.csv"]["account_id"] is None
 
 
