@@ -34,6 +34,8 @@ def test_the_operations_settings_are_read_from_the_environment():
     ({"RMA_FANOUT_GROUP_FILES": "-1"}, "RMA_FANOUT_GROUP_FILES must be at least 1"),
     ({"RMA_TIMEZONE": "CEST"}, "RMA_TIMEZONE must be an IANA time zone"),
     ({"RMA_TIMEZONE": "../etc/passwd"}, "RMA_TIMEZONE must be an IANA time zone"),
+    ({"RMA_SETTLE_SECONDS": "-1"}, "RMA_SETTLE_SECONDS must be 0 or more"),
+    ({"RMA_SETTLE_SECONDS": "a minute"}, "RMA_SETTLE_SECONDS must be a whole number"),
 ])
 def test_wrong_operations_settings_are_configuration_errors(env, message):
     with pytest.raises(ConfigError, match=message):
@@ -63,3 +65,8 @@ def test_groups_of_small_files_go_to_processes_only_when_there_are_enough_of_the
         load_settings({"RMA_PROCESSES": "-1"})
     with pytest.raises(ConfigError, match="RMA_PROCESSES"):
         load_settings({"RMA_PROCESSES": "many"})
+
+
+def test_a_drop_folder_file_settles_for_a_minute_unless_configured():
+    assert load_settings({}).settle_seconds == 60
+    assert load_settings({"RMA_SETTLE_SECONDS": "0"}).settle_seconds == 0
