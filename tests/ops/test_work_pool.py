@@ -94,7 +94,8 @@ def pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pool]:
         worker_env = {**server.env, "RMA_HOME": str(ROOT), "RMA_DATABASE_URL": claims_url,
                       "RMA_INBOX": str(site / "inbox"), "RMA_FANOUT_DEPLOYMENT": GROUP,
                       "RMA_FANOUT_GROUP_FILES": str(GROUP_FILES), "RMA_WORKERS": "2",
-                      "PREFECT_WORKER_QUERY_SECONDS": "1"}
+                      "PREFECT_WORKER_QUERY_SECONDS": "1",
+                      "RMA_SETTLE_SECONDS": "0"}  # the files are written just before a run
         workers = [stack.enter_context(started(
             [PREFECT, "worker", "start", "--pool", POOL, "--type", "process", "--name", name,
              "--limit", "2"], worker_env, base, base / f"{name}.log")) for name in WORKERS]
