@@ -72,8 +72,8 @@ MESSAGES: dict[Reason, str] = {
     Reason.CODE_REVOKED: "The RMA code has been revoked by Customer Service.",
     Reason.CODE_USED: "The RMA code has already been used for another claim.",
     Reason.CODE_SN_MISMATCH: "The RMA code does not cover this serial number.",
-    Reason.CODE_LOCKED: "Too many invalid RMA codes were tried from this account in 24 hours; "
-                        "Customer Service must unlock it.",
+    Reason.CODE_LOCKED: "Too many invalid RMA codes were tried from this account; it is "
+                        "locked out of RMA codes until Customer Service lifts the lock.",
     Reason.DUPLICATE_SN_IN_BATCH: "The serial number appears more than once in this file.",
     Reason.SN_OPEN_CLAIM: "The serial number already has an open claim.",
     Reason.DUPLICATE_CLAIM_REF: "This claim reference was already filed by your account.",

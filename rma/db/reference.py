@@ -392,10 +392,11 @@ def import_accounts(conn: sa.Connection, path: Path, now: datetime | None = None
 
 
 def unlock_codes(conn: sa.Connection, account_id: str, now: datetime | None = None) -> None:
-    """Lift a code lock-out: CODE_INVALID attempts before now no longer count."""
+    """Lift a code lock-out: the account is no longer locked, and CODE_INVALID attempts
+    before now no longer count towards the next one."""
     result = conn.execute(
         sa.update(accounts).where(accounts.c.account_id == account_id)
-        .values(code_lock_reset_at=_now(now))
+        .values(code_locked_at=None, code_lock_reset_at=_now(now))
     )
     if result.rowcount != 1:
         raise RmaError(f"unknown account {account_id!r}")

@@ -279,7 +279,8 @@ class ClaimsRepository:
         return _frame(rows, CLAIM_REF_FRAME)
 
     def invalid_attempts(self, account_ids: Iterable[str], since: datetime) -> dict[str, int]:
-        """CODE_INVALID attempts per account since ``max(since, code_lock_reset_at)``.
+        """CODE_INVALID attempts per account since ``max(since, code_lock_reset_at)``: what
+        counts towards the limit; whether the account is locked is ``code_locked``.
 
         Every requested account is in the result (0 when it has none).
         """
@@ -304,7 +305,22 @@ class ClaimsRepository:
                 counts[account_id] = int(count)
         return counts
 
+    def code_locked(self, account_ids: Iterable[str]) -> frozenset[str]:
+        """The accounts among ``account_ids`` that are locked out of RMA codes (until
+        `rma codes unlock`, however old their attempts)."""
+        rows = self._select_in([accounts.c.account_id], accounts.c.account_id, account_ids,
+                               accounts.c.code_locked_at.is_not(None))
+        return frozenset(r.account_id for r in rows)
+
     # ----------------------------------------------------------------- writes
+
+    def lock_codes(self, account_ids: Iterable[str], at: datetime) -> None:
+        """Lock these accounts out of RMA codes as of ``at``, in the caller's transaction (the
+        posting whose attempts reached the limit); an account already locked keeps its time."""
+        for condition in in_chunks(self.conn, accounts.c.account_id, account_ids):
+            self.conn.execute(sa.update(accounts)
+                              .where(condition, accounts.c.code_locked_at.is_(None))
+                              .values(code_locked_at=at))
 
     def allocate_claim_ids(self, year: int, n: int) -> list[str]:
         """``n`` consecutive ids ``RMA-{year}-{k:06d}`` from the counters table, one statement.

@@ -108,6 +108,10 @@ accounts = sa.Table(
     sa.Column("emails", sa.Text, nullable=False, server_default=""),
     sa.Column("country", sa.String(64), nullable=True),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    #: when the account reached the invalid-code limit (SPEC §4): it stays locked out of RMA
+    #: codes, however old the attempts, until `rma codes unlock` clears this
+    sa.Column("code_locked_at", UTCDateTime, nullable=True),
+    #: attempts before the last unlock no longer count towards the limit
     sa.Column("code_lock_reset_at", UTCDateTime, nullable=True),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     _check_in("kind", ACCOUNT_KINDS, "kind"),

@@ -49,6 +49,7 @@ class Reference:
     open_serials: pd.DataFrame  # serial_number, claim_id
     posted_refs: pd.DataFrame  # account_id, claim_ref, claim_id
     invalid_attempts: dict[str, int] = field(default_factory=dict)
+    code_locked: frozenset[str] = frozenset()  # accounts locked out of RMA codes
 
 
 @dataclass
@@ -116,7 +117,7 @@ def decide(rows: pd.DataFrame, format_issues: pd.DataFrame, origin: str | None,
     per_claim = per_claim[per_claim["code_key"].notna() & per_claim["usable"]]
     per_claim = per_claim.drop_duplicates("claim_key")
     outcomes = code_outcomes(per_claim, ref.codes, ref.invalid_attempts,
-                             policy.lockout_attempts, policy.now)
+                             policy.lockout_attempts, policy.now, ref.code_locked)
     row_outcome = keys.map(outcomes.set_index("claim_key")["outcome"])
     for reason in sorted(set(outcomes["outcome"].dropna())):
         found.append(issues_where(row_outcome == reason, "rma_code", Reason(reason),
