@@ -1,5 +1,10 @@
 """The command line of SPEC §7. Exit status: 0 every batch processed, 1 a batch could not
-be processed (or another error), 2 wrong usage. Errors are one line, never a traceback."""
+be processed (or another error), 2 wrong usage. Errors are one line, never a traceback.
+
+``--json`` prints one JSON document on stdout whatever happens: when the command ran nothing
+(database down or not migrated, wrong configuration, the inbox busy), it is the command's
+document with its lists empty and a top-level ``error``: ``{"code": ..., "message": ...}``,
+the same message as the line on stderr."""
 
 from __future__ import annotations
 
@@ -29,8 +34,22 @@ def _prefect_defaults() -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
 
+class _UsageError(Exception):
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that hands a usage error to ``main`` instead of exiting, so that ``--json``
+    still gets its document; ``main`` prints the error as argparse would."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise _UsageError(self, message)
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="rma", description="RMA claim intake.")
+    p = _Parser(prog="rma", description="RMA claim intake.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     db = sub.add_parser("db", help="the claims database").add_subparsers(
@@ -310,28 +329,55 @@ COMMANDS = {
 }
 
 
+def _empty_document(command: str | None) -> dict[str, Any]:
+    """The ``--json`` document of a command that ran nothing: its lists, empty."""
+    if command == "claims":
+        return {"claims": []}
+    if command == "status":
+        return {"runs": [], "waiting": {"files": [], "mail": []}, "quarantined": []}
+    return {"batches": []}
+
+
+def _print_error_document(command: str | None, code: str, message: str) -> None:
+    document = {**_empty_document(command), "error": {"code": code, "message": message}}
+    print(json.dumps(document, indent=2))
+
+
+def _failure(exc: BaseException) -> tuple[int, str, str]:
+    """Exit status, ``--json`` error code and one-line message of what stopped a command."""
+    if isinstance(exc, ConfigError):
+        return EXIT_USAGE, exc.code, str(exc)
+    if isinstance(exc, RmaError):
+        return EXIT_FAILED, exc.code, str(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_FAILED, "INTERRUPTED", "interrupted"
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if isinstance(exc, SQLAlchemyError):
+        return EXIT_FAILED, "DATABASE_ERROR", (f"database error: {exc.__class__.__name__}: "
+                                               f"{str(exc).splitlines()[0]}")
+    return EXIT_FAILED, "UNEXPECTED_ERROR", f"unexpected error: {exc.__class__.__name__}: {exc}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = _parser().parse_args(argv)
+    except _UsageError as exc:
+        exc.parser.print_usage(sys.stderr)
+        print(f"{exc.parser.prog}: error: {exc}", file=sys.stderr)
+        if "--json" in argv:  # what was asked for, as far as it can be told
+            _print_error_document(next((a for a in argv if a in COMMANDS), None), "USAGE",
+                                  f"{exc.parser.prog}: {exc}")
+        return EXIT_USAGE
     try:
         return COMMANDS[args.command](args)
-    except ConfigError as exc:
-        print(f"rma: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except RmaError as exc:
-        print(f"rma: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("rma: interrupted", file=sys.stderr)
-        return EXIT_FAILED
-    except Exception as exc:  # the last line of defence: one line, never a traceback
-        from sqlalchemy.exc import SQLAlchemyError
-
-        if isinstance(exc, SQLAlchemyError):
-            print(f"rma: database error: {exc.__class__.__name__}: "
-                  f"{str(exc).splitlines()[0]}", file=sys.stderr)
-        else:
-            print(f"rma: unexpected error: {exc.__class__.__name__}: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+    except (Exception, KeyboardInterrupt) as exc:  # the last line of defence: never a traceback
+        status, code, message = _failure(exc)
+        print(f"rma: {message}", file=sys.stderr)
+        if getattr(args, "json", False):
+            _print_error_document(args.command, code, message)
+        return status
 
 
 if __name__ == "__main__":

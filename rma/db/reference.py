@@ -484,14 +484,17 @@ def issue_code(conn: sa.Connection, account_id: str, serial_numbers: list[str],
                now: datetime | None = None) -> str:
     """Issue a new code to an account (CS after a preliminary assessment); returns it.
 
-    ``serial_numbers`` may be empty (any SN of the account); ``fields`` are CS_FIELDS.
+    ``serial_numbers`` may be empty (any SN of the account); ``fields`` are CS_FIELDS. An
+    unknown or inactive account gets none: every claim with it would be rejected anyway.
     """
     now = _now(now)
-    exists = conn.execute(
-        sa.select(accounts.c.account_id).where(accounts.c.account_id == account_id)
-    ).first()
-    if exists is None:
-        raise RmaError(f"unknown account {account_id!r}")
+    active = conn.execute(
+        sa.select(accounts.c.active).where(accounts.c.account_id == account_id)
+    ).scalar_one_or_none()
+    if active is None:
+        raise RmaError(f"unknown account {account_id!r}; no RMA code issued")
+    if not active:
+        raise RmaError(f"account {account_id!r} is not active; no RMA code issued")
     if validity_days <= 0:
         raise RmaError(f"the validity must be at least one day, got {validity_days}")
     serials: list[str] = []
