@@ -35,12 +35,24 @@ from rma.runlock import inbox_lock
 from rma.runlog import batch_line
 from rma.service import Origin, ingest_file
 
+_engines_made: list[sa.Engine] = []
+
 
 @cache
 def engine_for(url: str) -> sa.Engine:
     engine = make_engine(url, load_settings().db_pool)
     ensure_ready(engine)
+    _engines_made.append(engine)
     return engine
+
+
+def forget_engines() -> None:
+    """Close the engines of this process (a database that was replaced, e.g. by ``rma demo``
+    run twice in one process, must not be reached through an old connection)."""
+    for engine in _engines_made:
+        engine.dispose()
+    _engines_made.clear()
+    engine_for.cache_clear()
 
 
 def _artifact_key(batch_id: str) -> str:
