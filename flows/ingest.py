@@ -31,6 +31,7 @@ from rma.fanout import group_indices
 from rma.mail.intake import MessageOutcome, ingest_message
 from rma.mail.outbox import send_pending
 from rma.results import Batches, BatchResult
+from rma.returns import hand_back
 from rma.runlock import inbox_lock
 from rma.runlog import batch_line
 from rma.service import Origin, ingest_file
@@ -368,6 +369,12 @@ def _ingest_and_settle(waiting: list[drop.WaitingFile], root: Path, url: str, re
                         settings.beside_inbox("quarantine", root), today)
         except OSError as exc:  # the batch is committed; the next run archives the file
             get_run_logger().warning("%s could not be moved: %s", item.source, exc)
+    try:
+        hand_back(results, settings.beside_inbox("returns", root),
+                  settings.beside_inbox("outbox", root), engine_for(url), settings)
+    except OSError as exc:  # the batches are committed; reports/ still holds every report
+        get_run_logger().warning("the results could not be handed back to the submitters: "
+                                 "%s", exc)
     return results
 
 

@@ -227,6 +227,20 @@ class ClaimsRepository:
         cols = [accounts.c[name] for name in ACCOUNT_FRAME]
         return _frame(self._select_in(cols, accounts.c.account_id, account_ids), ACCOUNT_FRAME)
 
+    def report_recipients(self, account_ids: Iterable[str]) -> dict[str, tuple[str, list[str]]]:
+        """Name and registered addresses of the active accounts among ``account_ids`` that
+        take their drop-folder results by mail (``report_mail``) and registered an address."""
+        cols = [accounts.c.account_id, accounts.c.name, accounts.c.emails]
+        found = {}
+        for condition in in_chunks(self.conn, accounts.c.account_id, list(account_ids)):
+            stmt = sa.select(*cols).where(condition, accounts.c.active.is_(True),
+                                          accounts.c.report_mail.is_(True))
+            for row in self.conn.execute(stmt):
+                addresses = [a for a in row.emails.split(";") if a.strip()]
+                if addresses:
+                    found[row.account_id] = (row.name, addresses)
+        return found
+
     def account_by_email(self, address: str) -> str | None:
         """The active account that registered ``address`` (case-insensitive).
 

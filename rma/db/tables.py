@@ -108,6 +108,8 @@ accounts = sa.Table(
     sa.Column("emails", sa.Text, nullable=False, server_default=""),
     sa.Column("country", sa.String(64), nullable=True),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    # drop-folder results are mailed to ``emails`` unless the account opted out
+    sa.Column("report_mail", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("code_lock_reset_at", UTCDateTime, nullable=True),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     _check_in("kind", ACCOUNT_KINDS, "kind"),
