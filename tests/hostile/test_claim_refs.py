@@ -64,21 +64,24 @@ def test_four_spellings_of_one_claim_ref_form_one_claim_with_a_warning(hostile, 
 
 
 def test_a_second_file_with_cb_1_is_a_duplicate_of_the_posted_CB_1(hostile, tmp_path):
+    # sd-7 is posted as it was sent, not in its key's form: the database is asked for keys
     first = _posted(hostile.run(write_xlsx(tmp_path / "first.xlsx", [
-        valid_claim(claim_ref="CB-1", serial_number="SNFIRST001")])))
+        valid_claim(claim_ref="CB-1", serial_number="SNFIRST001"),
+        valid_claim(claim_ref="sd-7", serial_number="SNFIRST002")])))
     second = _posted(hostile.run(write_xlsx(tmp_path / "second.xlsx", [
         valid_claim(claim_ref="cb-1", serial_number="SNLATER001"),
         valid_claim(claim_ref="\uff23\uff22\u22121", serial_number="SNLATER002"),
-        valid_claim(claim_ref="CB-2", serial_number="SNLATER003")])))
-    assert (second["claims_accepted"], second["claims_rejected"]) == (1, 1), second
+        valid_claim(claim_ref="SD-7", serial_number="SNLATER003"),
+        valid_claim(claim_ref="CB-2", serial_number="SNLATER004")])))
+    assert (second["claims_accepted"], second["claims_rejected"]) == (1, 2), second
     duplicates = [r for r in second["rejections"] if r["code"] == "DUPLICATE_CLAIM_REF"]
     assert [(r["row"], r["claim_ref"]) for r in duplicates] == [
-        (2, "cb-1"), (3, "\uff23\uff22\u22121")]
-    claim_id = first["claim_ids"][0]
-    assert f"already filed by your account (as CB-1, claim {claim_id})" in \
-        duplicates[0]["message"]
+        (2, "cb-1"), (3, "\uff23\uff22\u22121"), (4, "SD-7")]
+    cb_1, sd_7 = first["claim_ids"]
+    assert f"already filed by your account (as CB-1, claim {cb_1})" in duplicates[0]["message"]
+    assert f"already filed by your account (as sd-7, claim {sd_7})" in duplicates[2]["message"]
     assert [(ref, key) for _, ref, key, _ in _claims(hostile.url)] == [
-        ("CB-1", "CB-1"), ("CB-2", "CB-2")]
+        ("CB-1", "CB-1"), ("sd-7", "SD-7"), ("CB-2", "CB-2")]
 
 
 def test_the_database_refuses_a_second_spelling_that_a_concurrent_posting_slipped_past(
