@@ -54,13 +54,17 @@ def test_a_range_across_columns_keeps_its_value_in_its_own_column_only(tmp_path)
     ]
 
 
-def test_merged_formatting_below_the_claims_makes_no_claims(tmp_path):
+def test_a_range_over_empty_rows_makes_no_claims_of_them(tmp_path):
     got = _read(tmp_path / "claims.xlsx", [
         ["C-1", "SN000001", "No output", "Berlin"],
         ["C-2", "SN000002", "No output", "Berlin"],
-    ], ["A3:A40", "B5:B9"])
+        [None, None, None, None],
+        [None, None, None, None],
+        ["C-3", "SN000005", "No output", "Berlin"],
+    ], ["A3:A5", "B6:B40"])
     assert got == [[2, "C-1", "SN000001", "No output", "Berlin"],
-                   [3, "C-2", "SN000002", "No output", "Berlin"]]
+                   [3, "C-2", "SN000002", "No output", "Berlin"],
+                   [6, "C-3", "SN000005", "No output", "Berlin"]]
 
 
 def test_ranges_at_or_above_the_header_are_left_alone(tmp_path):
