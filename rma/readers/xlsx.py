@@ -125,7 +125,6 @@ def _check_extent(sheet: calamine.CalamineSheet, header_index: int, where: str,
     caps.check_cells(where, last_row + 1, last_column + 1, limits)  # what to_python makes
 
 
-
 Ranges = list[tuple[tuple[int, int], tuple[int, int]]]
 
 
