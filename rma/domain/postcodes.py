@@ -79,9 +79,10 @@ def postcode_format(country: str) -> PostcodeFormat | None:
         return None
     if "zip" not in record:
         return None
-    # the data's patterns are alternations meant to be anchored whole (GB's is
-    # "GIR ?0AA|...|BFPO ?\d{1,4}"): group before fullmatch, as "^...$" would not
-    pattern = re.compile(f"(?:{record['zip']})")
+    # matched whole (``fullmatch``), not as the package's own matchers do ("^" + zip + "$"):
+    # GB's pattern is an alternation, "GIR ?0AA|...|BFPO ?\d{1,4}", and those anchors
+    # would hold only its first and last branch, letting "SW1A 2AA 99" through
+    pattern = re.compile(record["zip"])
     fixed = _FIXED_DIGITS.fullmatch(record["zip"])
     examples = tuple(e for e in record.get("zipex", "").split(",") if e)
     return PostcodeFormat(code, pattern, examples, record.get("postprefix", ""),
