@@ -56,7 +56,7 @@ def build_reply(*, to: str, original_subject: str, original_message_id: str,
     msg["Auto-Submitted"] = "auto-replied"
     msg["X-Auto-Response-Suppress"] = "All"
 
-    _add_summary(msg, results, MAIL_INTRO, ignored_attachments)
+    _add_summary(msg, results, MAIL_INTRO, ignored_attachments, dropped=False)
     return msg
 
 
@@ -77,16 +77,16 @@ def build_drop_folder_mail(*, to: Sequence[str], account_name: str,
     msg["Message-ID"] = make_msgid(domain=_domain(from_address))
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Auto-Response-Suppress"] = "All"
-    _add_summary(msg, results, DROP_FOLDER_INTRO, ())
+    _add_summary(msg, results, DROP_FOLDER_INTRO, (), dropped=True)
     return msg
 
 
 def _add_summary(msg: EmailMessage, results: list[BatchResult], intro: str,
-                 ignored_attachments: Sequence[str]) -> None:
+                 ignored_attachments: Sequence[str], dropped: bool) -> None:
     """The body (a section per batch) and one report attached per batch with rejections."""
     attachments: list[tuple[str, bytes]] = []
     sections: list[str] = []
-    for result, (label, stem) in zip(results, _unique_names(results), strict=True):
+    for result, (label, stem) in zip(results, _unique_names(results, dropped), strict=True):
         attachment = _report_attachment(result, stem)
         if attachment is not None:
             attachments.append(attachment)
@@ -101,7 +101,7 @@ def _add_summary(msg: EmailMessage, results: list[BatchResult], intro: str,
 
 def batch_summary_text(result: BatchResult) -> str:
     """The plain-words summary of one drop-folder batch, for the account's return folder."""
-    section = _section(result, _label_and_stem(result.source)[0], None)
+    section = _section(result, _label_and_stem(result.source, dropped=True)[0], None)
     report = (result.reports or {}).get("xlsx") if result.status == "posted" else None
     if report:
         section += (f"\n\nThe report {Path(report).name} beside this summary shows your rows "
@@ -155,23 +155,24 @@ def _references(original: Iterable[str], parent: str | None) -> list[str]:
 
 # -- naming the batches ------------------------------------------------------------------------
 
-def _label_and_stem(source: str) -> tuple[str, str]:
-    """How the body names a batch, and the stem of its report attachment."""
+def _label_and_stem(source: str, dropped: bool = False) -> tuple[str, str]:
+    """How the body names a batch, and the stem of its report attachment (``dropped``: a
+    file from a drop folder, named by its file name whatever its type)."""
     text = _one_line(source)
-    if text.endswith("(form)"):
+    if text.endswith("(form)") and not dropped:
         return "your e-mail form", "e-mail-form"
     name = re.split(r"[\\/]", text)[-1].strip()
-    if not name or Path(name).suffix.lower() not in _CLAIM_SUFFIXES:
+    if not dropped and (not name or Path(name).suffix.lower() not in _CLAIM_SUFFIXES):
         return "your e-mail", "e-mail"
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).stem).strip("._-")[:60] or "claims"
     return name[:120], stem
 
 
-def _unique_names(results: list[BatchResult]) -> list[tuple[str, str]]:
+def _unique_names(results: list[BatchResult], dropped: bool) -> list[tuple[str, str]]:
     seen: dict[str, int] = {}
     out = []
     for result in results:
-        label, stem = _label_and_stem(result.source)
+        label, stem = _label_and_stem(result.source, dropped)
         count = seen.get(stem.lower(), 0) + 1
         seen[stem.lower()] = count
         out.append((label, stem if count == 1 else f"{stem}-{count}"))
