@@ -31,16 +31,29 @@ from rma.fanout import group_indices
 from rma.mail.intake import MessageOutcome, ingest_message
 from rma.mail.outbox import send_pending
 from rma.results import Batches, BatchResult
+from rma.returns import hand_back
 from rma.runlock import inbox_lock
 from rma.runlog import batch_line
 from rma.service import Origin, ingest_file
+
+_engines_made: list[sa.Engine] = []
 
 
 @cache
 def engine_for(url: str) -> sa.Engine:
     engine = make_engine(url, load_settings().db_pool)
     ensure_ready(engine)
+    _engines_made.append(engine)
     return engine
+
+
+def forget_engines() -> None:
+    """Close the engines of this process (a database that was replaced, e.g. by ``rma demo``
+    run twice in one process, must not be reached through an old connection)."""
+    for engine in _engines_made:
+        engine.dispose()
+    _engines_made.clear()
+    engine_for.cache_clear()
 
 
 def _artifact_key(batch_id: str) -> str:
@@ -356,6 +369,12 @@ def _ingest_and_settle(waiting: list[drop.WaitingFile], root: Path, url: str, re
                         settings.beside_inbox("quarantine", root), today)
         except OSError as exc:  # the batch is committed; the next run archives the file
             get_run_logger().warning("%s could not be moved: %s", item.source, exc)
+    try:
+        hand_back(results, settings.beside_inbox("returns", root),
+                  settings.beside_inbox("outbox", root), engine_for(url), settings)
+    except OSError as exc:  # the batches are committed; reports/ still holds every report
+        get_run_logger().warning("the results could not be handed back to the submitters: "
+                                 "%s", exc)
     return results
 
 

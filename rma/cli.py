@@ -9,10 +9,12 @@ the same message as the line on stderr."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +99,12 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--inbox", type=Path, default=None)
     status.add_argument("--limit", type=int, default=10, help="how many runs (default 10)")
     status.add_argument("--json", action="store_true")
+
+    demo = sub.add_parser("demo", help="run the nightly job over a fresh copy of the sample "
+                          "inbox, in a folder of its own on its own SQLite database")
+    demo.add_argument("--dir", type=Path, default=Path("demo"),
+                      help="the demo's folder (default: demo/; replaced on every run)")
+    demo.add_argument("--json", action="store_true")
 
     serve = sub.add_parser("serve", help="serve the nightly deployment (cron from config)")
     serve.add_argument("--once", action="store_true",
@@ -322,10 +330,43 @@ def cmd_template(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The Quick start: the sample inbox in ``--dir`` (never the repository's ``inbox/``), the
+    embedded default database there, then the same commands an operator runs."""
+    from rma.demo import prepare_demo
+
+    folder = args.dir
+    if "flows.ingest" in sys.modules:  # an earlier demo of this process: its database is gone
+        sys.modules["flows.ingest"].forget_engines()
+    inbox, accounts, codes = prepare_demo(folder)
+    saved = dict(os.environ)
+    # the demo runs on the embedded defaults: no setting of a real installation reaches it
+    for name in [n for n in os.environ if n.startswith("RMA_")]:
+        del os.environ[name]
+    os.environ.update(RMA_DATABASE_URL=f"sqlite:///{folder / 'rma.db'}", RMA_INBOX=str(inbox),
+                      RMA_SETTLE_SECONDS="0")  # the sample was written a moment ago
+    try:
+        for argv in (["db", "upgrade"], ["accounts", "import", str(accounts)],
+                     ["codes", "import", str(codes)]):
+            step = _parser().parse_args(argv)
+            with contextlib.redirect_stdout(sys.stderr) if args.json else nullcontext():
+                COMMANDS[step.command](step)
+        status = cmd_run_inbox(_parser().parse_args(
+            ["run-inbox", "--inbox", str(inbox)] + (["--json"] if args.json else [])))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    if not args.json:
+        print(f"The demo ran in {folder}/: reports in {folder}/reports, processed files in "
+              f"{folder}/archive, the e-mail reply in {folder}/outbox. `rma demo` again "
+              "starts it afresh.")
+    return status
+
+
 COMMANDS = {
     "ingest": cmd_ingest, "run-inbox": cmd_run_inbox, "db": cmd_db,
     "accounts": cmd_accounts, "codes": cmd_codes, "claims": cmd_claims,
-    "template": cmd_template, "status": cmd_status, "serve": cmd_serve,
+    "template": cmd_template, "status": cmd_status, "serve": cmd_serve, "demo": cmd_demo,
 }
 
 

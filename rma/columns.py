@@ -31,6 +31,9 @@ CANONICAL: tuple[str, ...] = (
 
 DATE_COLUMNS: tuple[str, ...] = ("installation_date", "fault_date")
 COUNTRY_COLUMNS: tuple[str, ...] = ("recipient_country", "site_country")
+#: Each postcode column and the country column whose format it is checked against.
+POSTCODE_COUNTRY: dict[str, str] = {"recipient_postcode": "recipient_country",
+                                    "site_postcode": "site_country"}
 PHONE_COLUMNS: tuple[str, ...] = ("recipient_phone",)
 EMAIL_COLUMNS: tuple[str, ...] = ("recipient_email",)
 #: Columns whose values are text even when they look like numbers (SPEC §3: a leading zero

@@ -166,7 +166,7 @@ def _reference(repo: ClaimsRepository, rows: pd.DataFrame, origin: str | None,
         accounts=accounts,
         codes=repo.codes(need.code_keys),
         open_serials=repo.open_serials(need.serial_numbers),
-        posted_refs=repo.posted_claim_refs(list(accounts["account_id"]), need.claim_refs),
+        posted_refs=repo.posted_claim_refs(list(accounts["account_id"]), need.claim_ref_keys),
         invalid_attempts=repo.invalid_attempts(coded, now - dt.timedelta(hours=lockout_hours)),
         code_locked=repo.code_locked(coded),
     )

@@ -32,7 +32,8 @@ from rma.db.repository import INSERT_CHUNK, dialect_insert, in_chunks
 from rma.db.tables import ACCOUNT_KINDS, CODE_STATUSES, accounts, rma_codes
 from rma.errors import RmaError
 
-ACCOUNT_COLUMNS = ("account_id", "name", "kind", "partner_level", "emails", "country", "active")
+ACCOUNT_COLUMNS = ("account_id", "name", "kind", "partner_level", "emails", "country", "active",
+                   "report_mail")
 ACCOUNT_REQUIRED = ("account_id", "name", "kind")
 ACCOUNT_ALIASES = {"account": "account_id", "accountno": "account_id", "type": "kind",
                    "level": "partner_level", "partnerlevel": "partner_level",
@@ -335,8 +336,12 @@ def _validate_account(row: int, cells: dict[str, Any], errors: _Errors,
     active = True
     if "active" in cells:
         active = errors.cell(row, "active", lambda: parse_bool(cells.get("active")))
-    return {"account_id": account_id, "name": name, "kind": kind, "partner_level": level,
-            "emails": emails or "", "country": country, "active": active, "updated_at": now}
+    record = {"account_id": account_id, "name": name, "kind": kind, "partner_level": level,
+              "emails": emails or "", "country": country, "active": active, "updated_at": now}
+    if "report_mail" in cells:  # absent: an import leaves each account's choice as it was
+        record["report_mail"] = errors.cell(row, "report_mail",
+                                            lambda: parse_bool(cells.get("report_mail")))
+    return record
 
 
 def _existing(conn: sa.Connection, key: sa.Column, keys: list[str]) -> set[str]:

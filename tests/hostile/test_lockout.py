@@ -1,7 +1,7 @@
 """Code guessing (SPEC §4): five CODE_INVALID attempts within RMA_LOCKOUT_HOURS lock the
 account out of RMA codes, and it stays locked however much time passes, until Customer Service
 runs `rma codes unlock`; on SQLite and PostgreSQL, also with two postings at once, and for
-accounts that reached the limit before the lock was stored (migration 0005)."""
+accounts that reached the limit before the lock was stored (migration 0007)."""
 
 from __future__ import annotations
 
@@ -141,9 +141,9 @@ def test_a_posting_that_rolls_back_leaves_neither_attempts_nor_a_lock(engine, tm
 
 
 def test_the_migration_locks_accounts_that_had_reached_the_limit(db_url):
-    """Upgrading from 0004: an account with five invalid attempts within 24 h since its last
+    """Upgrading from 0006: an account with five invalid attempts within 24 h since its last
     unlock is locked (as of the fifth), whatever their age; the others are not."""
-    upgrade(db_url, revision="0004")
+    upgrade(db_url, revision="0006")
     engine = make_engine(db_url)
     day = dt.timedelta(days=1)
     start = T0 - 10 * day

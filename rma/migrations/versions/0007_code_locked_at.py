@@ -1,7 +1,7 @@
 """accounts.code_locked_at: a code lock-out lasts until `rma codes unlock`
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-27 09:00:00
 
 Before this revision the lock-out was derived from the invalid attempts of the last
@@ -21,8 +21,8 @@ from alembic import op
 
 from rma.config import load_settings
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
