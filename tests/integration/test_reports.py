@@ -109,39 +109,44 @@ def test_files_are_written_atomically_into_a_new_folder(tmp_path: Path, written)
 
 def test_rejections_sheet_layout(written) -> None:
     wb = load_workbook(written["xlsx"])
-    assert wb.sheetnames == ["Rejections", "Summary"]
+    assert wb.sheetnames == ["Rejections", "Summary", "Accepted with warnings"]
     ws = wb["Rejections"]
-    assert [c.value for c in ws[1]] == ["Row", *HEADERS, "Errors"]
-    assert [c.value for c in ws["A"][1:]] == [5, 6, 7, 9]  # row 8 is accepted, no warning
-    assert ws.freeze_panes == "B2"
-    assert ws.auto_filter.ref == "A1:I5"
-    assert ws.column_dimensions["I"].width >= 30
+    assert [c.value for c in ws[1]] == ["Row", "Errors", *HEADERS]
+    assert [c.value for c in ws["A"][1:]] == [5, 6, 9]  # every row of the rejected claims
+    assert ws.freeze_panes == "C2"
+    assert ws.auto_filter.ref == "A1:I4"
+    assert ws.column_dimensions["B"].width >= 30
+    warned = wb["Accepted with warnings"]
+    assert [c.value for c in warned[1]] == ["Row", "Warnings", *HEADERS]
+    assert [c.value for c in warned["A"][1:]] == [7]  # row 8 is accepted, no warning
 
 
 def test_errors_column_in_plain_words(written) -> None:
-    rows = _rows_by_number(load_workbook(written["xlsx"])["Rejections"])
+    wb = load_workbook(written["xlsx"])
+    rows = _rows_by_number(wb["Rejections"])
     assert rows[5]["Errors"].value == (
-        "Fault description: Control characters are not allowed.; "
+        "Fault description: Control characters are not allowed.\n"
         "Installation date: 03/04/2025 is ambiguous; use YYYY-MM-DD."
     )
     assert rows[6]["Errors"].value == "Rejected with the rest of claim C-1 (see row 5)"
-    assert rows[7]["Errors"].value == (
+    assert _rows_by_number(wb["Accepted with warnings"])[7]["Warnings"].value == (
         "Warning – Recipient phone: The phone was a number; leading zero lost?"
     )
     assert rows[9]["Errors"].value == (
-        "Installers below Gold need an RMA code.; "
-        "Serial number: '@SUM(A1)' is not a serial number.; "
+        "Installers below Gold need an RMA code.\n"
+        "Serial number: '@SUM(A1)' is not a serial number.\n"
         "Recipient name: This field is required and was left blank."
     )
 
 
 def test_bad_cells_are_red_with_a_comment_and_warnings_yellow(written) -> None:
-    rows = _rows_by_number(load_workbook(written["xlsx"])["Rejections"])
+    wb = load_workbook(written["xlsx"])
+    rows = _rows_by_number(wb["Rejections"])
     installed = rows[5]["Installed"]
     assert installed.fill.fgColor.rgb.endswith("FFC7CE")
     assert installed.comment.text == "03/04/2025 is ambiguous; use YYYY-MM-DD."
     assert installed.comment.author == COMMENT_AUTHOR
-    phone = rows[7]["Phone"]
+    phone = _rows_by_number(wb["Accepted with warnings"])[7]["Phone"]
     assert phone.fill.fgColor.rgb.endswith("FFEB9C")
     assert phone.comment.text.startswith("Warning – ")
     assert phone.value == 30123456  # numbers echoed as numbers
@@ -185,8 +190,8 @@ def test_summary_sheet(written) -> None:
     flat = [v for r in cells for v in r if v is not None]
     assert "File-level notes" in flat
     assert [v for v in flat if str(v).startswith("RMA-")] == ["RMA-2026-000001", "RMA-2026-000002"]
-    note = next(r for r in cells if r[2] == "UNKNOWN_COLUMN")
-    assert note[:2] == [4, "Foo"]
+    note = next(r for r in cells if r[0] == "UNKNOWN_COLUMN" and r[1] == "Warning" and r[2] == 4)
+    assert note[3] == "Foo"
 
 
 def test_csv_columns_rows_bom_and_escaping(written) -> None:
