@@ -11,7 +11,9 @@ from openpyxl import load_workbook
 import rma.reports as reports
 import rma.reports.xlsx as xlsx_report
 from rma.batch import SheetData
+from rma.reasons import Reason
 from rma.reports import CSV_COLUMNS, ReportInput, issue_table, summary_markdown, write_reports
+from rma.reports.summary import HOW_TO_FIX
 from rma.reports.xlsx import COMMENT_AUTHOR
 
 HEADERS = ["Claim No", "SN", "Fault", "Installed", "Phone", "Country", "Foo"]
@@ -323,3 +325,45 @@ def test_a_message_that_names_its_column_is_not_prefixed_twice(tmp_path: Path) -
     paths = write_reports(_report(issues=issues, rejected_rows=[7]), tmp_path, "p")
     rows = _rows_by_number(load_workbook(paths["xlsx"])["Rejections"])
     assert rows[7]["Errors"].value == "Recipient phone is not a phone number."
+
+
+def test_errors_and_long_text_wrap_in_rows_made_tall_enough_for_them(written) -> None:
+    ws = load_workbook(written["xlsx"])["Rejections"]
+    errors = ws["B2"]  # row 5: two problems, a line each
+    assert (errors.alignment.wrap_text, errors.alignment.vertical) == (True, "top")
+    assert ws.row_dimensions[2].height >= 2 * 15
+    fault = ws["E2"]  # the 42-character formula: longer than a column is wide
+    assert ws.column_dimensions["E"].width < len(HYPERLINK) + 2
+    assert fault.alignment.wrap_text and fault.fill.fgColor.rgb.endswith("FFC7CE")
+    assert ws.row_dimensions[3].height is None  # row 6: one line, the default height
+    assert ws["C3"].alignment.vertical == "top"
+
+
+def test_the_sheets_print_landscape_with_the_header_on_every_page(written) -> None:
+    wb = load_workbook(written["xlsx"])
+    ws = wb["Rejections"]
+    assert ws.page_setup.orientation == "landscape" and ws.sheet_properties.pageSetUpPr.fitToPage
+    assert (ws.page_setup.fitToWidth or 1, ws.page_setup.fitToHeight) == (1, 0)
+    assert ws.print_title_rows == "$1:$1" and ws.print_title_cols is None
+    assert wb["Summary"].page_setup.orientation == "landscape"
+
+
+def test_a_sheet_too_wide_for_one_page_prints_across_pages_each_with_row_and_errors(
+        tmp_path: Path) -> None:
+    headers = [f"Column {n}" for n in range(30)]
+    sent = pd.DataFrame([["x" * 20] * 30], index=[2], columns=headers, dtype=object)
+    sheet = SheetData(Path("wide.xlsx"), "Claims", 1, sent, {"Column 0": "serial_number"})
+    issues = pd.DataFrame([(2, "serial_number", "INVALID_SERIAL_NUMBER", "bad", None)],
+                          columns=["row", "column", "code", "message", "value"])
+    report = _report(sheet=sheet, issues=issues, rejected_rows=[2], claim_of_row={})
+    ws = load_workbook(write_reports(report, tmp_path, "wide")["xlsx"])["Rejections"]
+    assert ws.page_setup.fitToWidth > 1 and ws.print_title_cols == "$A:$B"
+
+
+def test_the_summary_says_how_to_fix_each_reason_and_how_to_send_the_rows_back(written) -> None:
+    cells = [[c.value for c in row] for row in load_workbook(written["xlsx"])["Summary"].rows]
+    assert ["Code", "Kind", "Issues", "Claims", "Meaning", "How to fix"] in cells
+    date = next(r for r in cells if r[0] == "INVALID_DATE")
+    assert date[5] == HOW_TO_FIX[Reason.INVALID_DATE]
+    flat = [v for r in cells for v in r if v is not None]
+    assert xlsx_report.SEND_BACK in flat and xlsx_report.WARNED_ROWS in flat
