@@ -119,7 +119,7 @@ def write_xlsx(report: ReportInput, path: Path, lines: list[IssueLine] | None = 
     wb = xlsxwriter.Workbook(str(path), {
         "in_memory": small, "constant_memory": not small, "strings_to_formulas": False,
         "strings_to_urls": False, "strings_to_numbers": False, "nan_inf_to_errors": False,
-        # the default format, so a plain cell needs no style of its own (~20 % faster)
+        # top alignment in the default format: a plain cell needs no style of its own
         "default_format_properties": DEFAULT_FORMAT})
     formats = _Formats(wb)
     rejected, warned = sheet_rows(report, lines)
