@@ -152,8 +152,7 @@ def send_replies(outbox: str) -> dict[str, Any]:
 
 
 def _mail_outcomes(futures: list, sources: list[str]) -> list[MessageOutcome]:
-    outcomes = []
-    progress.expect(len(futures))
+    outcomes = []  # counted in the run's progress by _process_inbox, with the files
     for future, source in zip(futures, sources, strict=True):
         outcome = future.result(raise_on_failure=False)
         if isinstance(outcome, BaseException):
@@ -343,6 +342,11 @@ def run_inbox(inbox: str | None = None, database_url: str | None = None) -> Batc
 def _process_inbox(root: Path, url: str, settings: Settings) -> Batches:
     reports = str(settings.beside_inbox("reports", root))
     waiting = drop.waiting_files(root)
+    mail = drop.waiting_mail(root)
+    # one count for the run: the mail is expected before the first file is done, so the
+    # console counts [1/3] [2/3] [3/3], not [1/2] [2/2] [3/3]; mail that arrives meanwhile
+    # waits for the next run
+    progress.expect(len(mail))
     today = dt.datetime.now(dt.UTC).date()
     if settings.fanout_deployment and waiting:  # spread over the work pool's workers
         results = fan_out(waiting, root, reports, engine_for(url), settings)
@@ -351,8 +355,9 @@ def _process_inbox(root: Path, url: str, settings: Settings) -> Batches:
     create_markdown_artifact(key="run-inbox", markdown=_run_summary(results))
     for r in results:
         get_run_logger().info(r.line())
-    mail = _run_mail(root, url, reports, today)
-    return Batches([*(r.to_json() for r in results), *(b for o in mail for b in _mail_batches(o))])
+    outcomes = _run_mail(root, url, reports, today, mail)
+    return Batches([*(r.to_json() for r in results),
+                    *(b for o in outcomes for b in _mail_batches(o))])
 
 
 def _ingest_and_settle(waiting: list[drop.WaitingFile], root: Path, url: str, reports: str,
@@ -389,10 +394,10 @@ def _mail_batches(outcome: MessageOutcome) -> list[dict[str, Any]]:
                                outcome.account_id).to_json()]
 
 
-def _run_mail(root: Path, url: str, reports: str, today: dt.date) -> list[MessageOutcome]:
+def _run_mail(root: Path, url: str, reports: str, today: dt.date,
+              waiting: list[drop.WaitingMail]) -> list[MessageOutcome]:
     """The mail part of the nightly run: a task per message, then the outbox."""
     settings = load_settings()
-    waiting = drop.waiting_mail(root)
     outbox = settings.beside_inbox("outbox", root)
     sources = [m.source for m in waiting]
     futures = ingest_mail.map(sources, unmapped(url), unmapped(reports), unmapped(str(outbox)))

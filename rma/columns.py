@@ -163,6 +163,13 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "notes": ("notes", "note", "comments", "comment", "remarks", "supplementary information"),
 }
 
+#: The columns rejections.xlsx puts before the submitter's own: the row number in the file as
+#: sent, and what is wrong with it. A header naming both is a corrected report sent back;
+#: those two columns are then dropped as ours, not warned about as UNKNOWN_COLUMN.
+REPORT_ROW = "Row"
+REPORT_ERRORS = "Errors"
+REPORT_COLUMNS: tuple[str, ...] = (REPORT_ROW, REPORT_ERRORS)
+
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 
@@ -184,3 +191,4 @@ def canonical_name(header: object) -> str | None:
     if header is None:
         return None
     return HEADER_INDEX.get(header_key(header))
+
