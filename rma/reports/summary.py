@@ -115,6 +115,9 @@ HOW_TO_FIX: dict[Reason, str] = {
                                 "reference of your own.",
     Reason.PREFILL_CONFLICT: "Nothing to send again; tell Customer Service if your value is the "
                              "right one.",
+    Reason.CLAIM_REF_MERGED: "Rows whose claim references differ only in capitals, dashes or "
+                             "spacing were filed as one claim; give them distinct references "
+                             "if you meant separate claims.",
     Reason.VALUE_AS_TEXT: "Check the value (a leading zero may be lost) and format such "
                           "columns as text in future files.",
     Reason.UNKNOWN_COLUMN: "If the column holds claim data, give it a header of the claim "
