@@ -32,16 +32,29 @@ from rma.mail.intake import MessageOutcome, ingest_message
 from rma.mail.outbox import send_pending
 from rma.readers.source import FileState, read_regular
 from rma.results import Batches, BatchResult
+from rma.returns import hand_back
 from rma.runlock import inbox_lock
 from rma.runlog import batch_line
 from rma.service import Origin, ingest_file
+
+_engines_made: list[sa.Engine] = []
 
 
 @cache
 def engine_for(url: str) -> sa.Engine:
     engine = make_engine(url, load_settings().db_pool)
     ensure_ready(engine)
+    _engines_made.append(engine)
     return engine
+
+
+def forget_engines() -> None:
+    """Close the engines of this process (a database that was replaced, e.g. by ``rma demo``
+    run twice in one process, must not be reached through an old connection)."""
+    for engine in _engines_made:
+        engine.dispose()
+    _engines_made.clear()
+    engine_for.cache_clear()
 
 
 def _artifact_key(batch_id: str) -> str:
@@ -143,8 +156,7 @@ def send_replies(outbox: str) -> dict[str, Any]:
 
 
 def _mail_outcomes(futures: list, sources: list[str]) -> list[MessageOutcome]:
-    outcomes = []
-    progress.expect(len(futures))
+    outcomes = []  # counted in the run's progress by _process_inbox, with the files
     for future, source in zip(futures, sources, strict=True):
         outcome = future.result(raise_on_failure=False)
         if isinstance(outcome, BaseException):
@@ -342,6 +354,11 @@ def _process_inbox(root: Path, url: str, settings: Settings) -> Batches:
         get_run_logger().info("%s: not settled (changed %.0f s ago; taken once unchanged for "
                               "RMA_SETTLE_SECONDS=%d s); it waits", item.source,
                               item.quiet_seconds, settings.settle_seconds)
+    mail = drop.waiting_mail(root)
+    # one count for the run: the mail is expected before the first file is done, so the
+    # console counts [1/3] [2/3] [3/3], not [1/2] [2/2] [3/3]; mail that arrives meanwhile
+    # waits for the next run
+    progress.expect(len(mail))
     today = dt.datetime.now(dt.UTC).date()
     if settings.fanout_deployment and found.ready:  # spread over the work pool's workers
         results = fan_out(found.ready, root, reports, engine_for(url), settings)
@@ -352,8 +369,9 @@ def _process_inbox(root: Path, url: str, settings: Settings) -> Batches:
     create_markdown_artifact(key="run-inbox", markdown=_run_summary(results))
     for r in results:
         get_run_logger().info(r.line())
-    mail = _run_mail(root, url, reports, today)
-    return Batches([*(r.to_json() for r in results), *(b for o in mail for b in _mail_batches(o))])
+    outcomes = _run_mail(root, url, reports, today, mail)
+    return Batches([*(r.to_json() for r in results),
+                    *(b for o in outcomes for b in _mail_batches(o))])
 
 
 def _ingest_and_settle(entries: list[drop.WaitingFile | drop.Refused], root: Path, url: str,
@@ -374,6 +392,14 @@ def _ingest_and_settle(entries: list[drop.WaitingFile | drop.Refused], root: Pat
             get_run_logger().warning("%s", exc)
         except OSError as exc:  # the batch is committed; the next run archives the file
             get_run_logger().warning("%s could not be moved: %s", item.source, exc)
+    try:
+        hand_back(results, settings.beside_inbox("returns", root),
+                  settings.beside_inbox("outbox", root), engine_for(url), settings)
+    except OSError as exc:  # the batches are committed; reports/ still holds every report
+        get_run_logger().warning("the results could not be handed back to the submitters: "
+                                 "%s", exc)
+    # what was refused is for operations (rma status), not handed back: a pipe left in place
+    # would be reported to the partner every night
     refused = [e for e in entries if isinstance(e, drop.Refused)]
     return results + _refuse(refused, settings.beside_inbox("quarantine", root))
 
@@ -382,6 +408,7 @@ def _refuse(refused: list[drop.Refused], quarantine: Path) -> list[BatchResult]:
     """A failed batch for each drop-folder entry that is not a file to take; links go to
     quarantine unread, pipes, devices and folders stay (``rma.inbox.refuse``)."""
     results = []
+    progress.expect(len(refused))
     for item in refused:
         try:
             message = drop.refuse(item, quarantine)
@@ -389,6 +416,7 @@ def _refuse(refused: list[drop.Refused], quarantine: Path) -> list[BatchResult]:
             message = f"{item.reason}; it could not be moved to quarantine ({exc})"
         result = BatchResult.failed(item.source, drop.REFUSED_CODE, message, item.account_id)
         get_run_logger().info(batch_line(result, None))
+        progress.done(item.source, f"failed ({drop.REFUSED_CODE})")
         results.append(result)
     return results
 
@@ -404,10 +432,10 @@ def _mail_batches(outcome: MessageOutcome) -> list[dict[str, Any]]:
                                outcome.account_id).to_json()]
 
 
-def _run_mail(root: Path, url: str, reports: str, today: dt.date) -> list[MessageOutcome]:
+def _run_mail(root: Path, url: str, reports: str, today: dt.date,
+              waiting: list[drop.WaitingMail]) -> list[MessageOutcome]:
     """The mail part of the nightly run: a task per message, then the outbox."""
     settings = load_settings()
-    waiting = drop.waiting_mail(root)
     outbox = settings.beside_inbox("outbox", root)
     sources = [m.source for m in waiting]
     futures = ingest_mail.map(sources, unmapped(url), unmapped(reports), unmapped(str(outbox)))

@@ -1,13 +1,20 @@
 """The command line of SPEC §7. Exit status: 0 every batch processed, 1 a batch could not
-be processed (or another error), 2 wrong usage. Errors are one line, never a traceback."""
+be processed (or another error), 2 wrong usage. Errors are one line, never a traceback.
+
+``--json`` prints one JSON document on stdout whatever happens: when the command ran nothing
+(database down or not migrated, wrong configuration, the inbox busy), it is the command's
+document with its lists empty and a top-level ``error``: ``{"code": ..., "message": ...}``,
+the same message as the line on stderr."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +36,22 @@ def _prefect_defaults() -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
 
+class _UsageError(Exception):
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that hands a usage error to ``main`` instead of exiting, so that ``--json``
+    still gets its document; ``main`` prints the error as argparse would."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise _UsageError(self, message)
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="rma", description="RMA claim intake.")
+    p = _Parser(prog="rma", description="RMA claim intake.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     db = sub.add_parser("db", help="the claims database").add_subparsers(
@@ -78,6 +99,12 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--inbox", type=Path, default=None)
     status.add_argument("--limit", type=int, default=10, help="how many runs (default 10)")
     status.add_argument("--json", action="store_true")
+
+    demo = sub.add_parser("demo", help="run the nightly job over a fresh copy of the sample "
+                          "inbox, in a folder of its own on its own SQLite database")
+    demo.add_argument("--dir", type=Path, default=Path("demo"),
+                      help="the demo's folder (default: demo/; replaced on every run)")
+    demo.add_argument("--json", action="store_true")
 
     serve = sub.add_parser("serve", help="serve the nightly deployment (cron from config)")
     serve.add_argument("--once", action="store_true",
@@ -314,35 +341,95 @@ def cmd_template(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The Quick start: the sample inbox in ``--dir`` (never the repository's ``inbox/``), the
+    embedded default database there, then the same commands an operator runs."""
+    from rma.demo import prepare_demo
+
+    folder = args.dir
+    if "flows.ingest" in sys.modules:  # an earlier demo of this process: its database is gone
+        sys.modules["flows.ingest"].forget_engines()
+    inbox, accounts, codes = prepare_demo(folder)
+    saved = dict(os.environ)
+    # the demo runs on the embedded defaults: no setting of a real installation reaches it
+    for name in [n for n in os.environ if n.startswith("RMA_")]:
+        del os.environ[name]
+    os.environ.update(RMA_DATABASE_URL=f"sqlite:///{folder / 'rma.db'}", RMA_INBOX=str(inbox),
+                      RMA_SETTLE_SECONDS="0")  # the sample was written a moment ago
+    try:
+        for argv in (["db", "upgrade"], ["accounts", "import", str(accounts)],
+                     ["codes", "import", str(codes)]):
+            step = _parser().parse_args(argv)
+            with contextlib.redirect_stdout(sys.stderr) if args.json else nullcontext():
+                COMMANDS[step.command](step)
+        status = cmd_run_inbox(_parser().parse_args(
+            ["run-inbox", "--inbox", str(inbox)] + (["--json"] if args.json else [])))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    if not args.json:
+        print(f"The demo ran in {folder}/: reports in {folder}/reports, processed files in "
+              f"{folder}/archive, the e-mail reply in {folder}/outbox. `rma demo` again "
+              "starts it afresh.")
+    return status
+
+
 COMMANDS = {
     "ingest": cmd_ingest, "run-inbox": cmd_run_inbox, "db": cmd_db,
     "accounts": cmd_accounts, "codes": cmd_codes, "claims": cmd_claims,
-    "template": cmd_template, "status": cmd_status, "serve": cmd_serve,
+    "template": cmd_template, "status": cmd_status, "serve": cmd_serve, "demo": cmd_demo,
 }
 
 
+def _empty_document(command: str | None) -> dict[str, Any]:
+    """The ``--json`` document of a command that ran nothing: its lists, empty."""
+    if command == "claims":
+        return {"claims": []}
+    if command == "status":
+        return {"runs": [], "waiting": {"files": [], "mail": []}, "quarantined": []}
+    return {"batches": []}
+
+
+def _print_error_document(command: str | None, code: str, message: str) -> None:
+    document = {**_empty_document(command), "error": {"code": code, "message": message}}
+    print(json.dumps(document, indent=2))
+
+
+def _failure(exc: BaseException) -> tuple[int, str, str]:
+    """Exit status, ``--json`` error code and one-line message of what stopped a command."""
+    if isinstance(exc, ConfigError):
+        return EXIT_USAGE, exc.code, str(exc)
+    if isinstance(exc, RmaError):
+        return EXIT_FAILED, exc.code, str(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_FAILED, "INTERRUPTED", "interrupted"
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if isinstance(exc, SQLAlchemyError):
+        return EXIT_FAILED, "DATABASE_ERROR", (f"database error: {exc.__class__.__name__}: "
+                                               f"{str(exc).splitlines()[0]}")
+    return EXIT_FAILED, "UNEXPECTED_ERROR", f"unexpected error: {exc.__class__.__name__}: {exc}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = _parser().parse_args(argv)
+    except _UsageError as exc:
+        exc.parser.print_usage(sys.stderr)
+        print(f"{exc.parser.prog}: error: {exc}", file=sys.stderr)
+        if "--json" in argv:  # what was asked for, as far as it can be told
+            _print_error_document(next((a for a in argv if a in COMMANDS), None), "USAGE",
+                                  f"{exc.parser.prog}: {exc}")
+        return EXIT_USAGE
     try:
         return COMMANDS[args.command](args)
-    except ConfigError as exc:
-        print(f"rma: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except RmaError as exc:
-        print(f"rma: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("rma: interrupted", file=sys.stderr)
-        return EXIT_FAILED
-    except Exception as exc:  # the last line of defence: one line, never a traceback
-        from sqlalchemy.exc import SQLAlchemyError
-
-        if isinstance(exc, SQLAlchemyError):
-            print(f"rma: database error: {exc.__class__.__name__}: "
-                  f"{str(exc).splitlines()[0]}", file=sys.stderr)
-        else:
-            print(f"rma: unexpected error: {exc.__class__.__name__}: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+    except (Exception, KeyboardInterrupt) as exc:  # the last line of defence: never a traceback
+        status, code, message = _failure(exc)
+        print(f"rma: {message}", file=sys.stderr)
+        if getattr(args, "json", False):
+            _print_error_document(args.command, code, message)
+        return status
 
 
 if __name__ == "__main__":

@@ -31,6 +31,9 @@ CANONICAL: tuple[str, ...] = (
 
 DATE_COLUMNS: tuple[str, ...] = ("installation_date", "fault_date")
 COUNTRY_COLUMNS: tuple[str, ...] = ("recipient_country", "site_country")
+#: Each postcode column and the country column whose format it is checked against.
+POSTCODE_COUNTRY: dict[str, str] = {"recipient_postcode": "recipient_country",
+                                    "site_postcode": "site_country"}
 PHONE_COLUMNS: tuple[str, ...] = ("recipient_phone",)
 EMAIL_COLUMNS: tuple[str, ...] = ("recipient_email",)
 #: Columns whose values are text even when they look like numbers (SPEC §3: a leading zero
@@ -160,6 +163,13 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "notes": ("notes", "note", "comments", "comment", "remarks", "supplementary information"),
 }
 
+#: The columns rejections.xlsx puts before the submitter's own: the row number in the file as
+#: sent, and what is wrong with it. A header naming both is a corrected report sent back;
+#: those two columns are then dropped as ours, not warned about as UNKNOWN_COLUMN.
+REPORT_ROW = "Row"
+REPORT_ERRORS = "Errors"
+REPORT_COLUMNS: tuple[str, ...] = (REPORT_ROW, REPORT_ERRORS)
+
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 
@@ -181,3 +191,4 @@ def canonical_name(header: object) -> str | None:
     if header is None:
         return None
     return HEADER_INDEX.get(header_key(header))
+

@@ -64,6 +64,8 @@ class Settings:
     quarantine: Path | None = None
     reports: Path | None = None
     outbox: Path | None = None
+    #: per-account folders the drop-folder side syncs back: reports and a summary per file
+    returns: Path | None = None
     limits: Limits = field(default_factory=Limits)
     smtp_url: str | None = None
     mail_from: str = "rma-intake@localhost"
@@ -91,7 +93,8 @@ class Settings:
     progress: str = "auto"
 
     def beside_inbox(self, name: str, inbox: Path | None = None) -> Path:
-        """archive/, quarantine/, reports/, outbox/ sit beside the inbox unless configured."""
+        """archive/, quarantine/, reports/, outbox/, returns/ sit beside the inbox unless
+        configured."""
         configured = getattr(self, name)
         if configured is not None:
             return Path(configured)
@@ -195,6 +198,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         quarantine=_path(env, "RMA_QUARANTINE"),
         reports=_path(env, "RMA_REPORTS"),
         outbox=_path(env, "RMA_OUTBOX"),
+        returns=_path(env, "RMA_RETURNS"),
         limits=limits,
         smtp_url=env.get("RMA_SMTP_URL") or None,
         mail_from=env.get("RMA_MAIL_FROM") or "rma-intake@localhost",

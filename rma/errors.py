@@ -4,7 +4,12 @@
     ├── BatchError              a whole batch cannot be processed (carries a reason code)
     ├── ConfigError             wrong configuration or usage (exit status 2)
     ├── DatabaseNotReady        the database has not been created/migrated yet
+    │   ├── DatabaseMissing     no database file at the SQLite path (only `db upgrade` makes it)
+    │   └── DatabaseTooNew      migrated by a newer version of this program
+    ├── DatabaseUnavailable     the database cannot be reached or opened
     └── ReportNotWritten        a rejection report could not be written (disk full, rights)
+
+``code`` is what ``--json`` reports in its top-level ``error`` when a command ran nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 
 class RmaError(Exception):
     """Base of every error the user sees as one line."""
+
+    code = "ERROR"
 
 
 class BatchError(RmaError):
@@ -26,10 +33,35 @@ class BatchError(RmaError):
 class ConfigError(RmaError):
     """Wrong usage or configuration."""
 
+    code = "CONFIG_ERROR"
+
 
 class DatabaseNotReady(RmaError):
-    """The claims database has no schema yet."""
+    """The claims database has no schema yet, or an older one."""
+
+    code = "DATABASE_NOT_READY"
+
+
+class DatabaseMissing(DatabaseNotReady):
+    """No claims database file where the URL points: a read must not create an empty one."""
+
+    code = "DATABASE_MISSING"
+
+
+class DatabaseTooNew(DatabaseNotReady):
+    """The database is at a revision this program does not know: `rma db upgrade` cannot help,
+    a newer program must be installed."""
+
+    code = "DATABASE_TOO_NEW"
+
+
+class DatabaseUnavailable(RmaError):
+    """The claims database cannot be reached (server down, wrong host or port, refused)."""
+
+    code = "DATABASE_UNAVAILABLE"
 
 
 class ReportNotWritten(RmaError):
     """A rejection report could not be written: the batch is rolled back, the file waits."""
+
+    code = "REPORT_NOT_WRITTEN"

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from rma.batch import SheetData
+from rma.columns import POSTCODE_COUNTRY
+from rma.domain.postcodes import postcode_issues
 from rma.issues import concat_issues, issues_where
 from rma.normalise import normalise
 from rma.reasons import Reason
@@ -27,13 +29,15 @@ class CheckedRows:
 
     rows: pd.DataFrame  # normalised: str or None in every canonical column
     warnings: pd.DataFrame  # found while normalising (VALUE_AS_TEXT, lossy SNs)
-    failures: pd.DataFrame  # raw-row schema failures
+    failures: pd.DataFrame  # raw-row schema failures, then postcodes their country refuses
 
 
 def check_rows(frame: pd.DataFrame, today: dt.date) -> CheckedRows:
     """Normalise canonical rows as sent and check every value (pure; picklable in and out)."""
     rows, warnings = normalise(frame)
-    return CheckedRows(rows, warnings, validate(raw_claims_schema(today), rows))
+    failures = concat_issues([validate(raw_claims_schema(today), rows),
+                              *postcode_issues(rows, POSTCODE_COUNTRY)])
+    return CheckedRows(rows, warnings, failures)
 
 
 def header_warnings(sheet: SheetData) -> list[pd.DataFrame]:

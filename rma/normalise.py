@@ -17,7 +17,8 @@ import pandas as pd
 import phonenumbers
 import pycountry
 
-from rma.columns import CANONICAL, COUNTRY_COLUMNS, DATE_COLUMNS, PHONE_COLUMNS
+from rma.columns import CANONICAL, COUNTRY_COLUMNS, DATE_COLUMNS, PHONE_COLUMNS, POSTCODE_COUNTRY
+from rma.domain.postcodes import restore_lost_zeros, restored_message
 from rma.issues import concat_issues, empty_issues, issues_where
 from rma.reasons import Reason
 
@@ -27,6 +28,8 @@ _DATE_FORMS = (re.compile(_DATE_ISO), re.compile(_DATE_DOTTED))
 _PHONE_JUNK = re.compile(r"[\s\-().\/]")
 _E164ISH = re.compile(r"^\+[1-9]\d{6,14}$")
 _MAX_EXACT_FLOAT = 10**15
+_NUMBER_NOT_TEXT = ("This was stored as a number, not text; check that no leading zero or "
+                    "digit was lost (format the column as text).")
 
 
 @cache
@@ -99,10 +102,9 @@ def _as_text(column: pd.Series, name: str) -> tuple[pd.Series, list[pd.DataFrame
                 Reason.INVALID_SERIAL_NUMBER,
                 "Excel stored this serial number as a number and digits were lost; "
                 "format the column as text and enter it again.", column))
-        issues.append(issues_where(
-            numbers, name, Reason.VALUE_AS_TEXT,
-            "This was stored as a number, not text; check that no leading zero or digit "
-            "was lost (format the column as text).", column))
+        if name not in POSTCODE_COUNTRY:  # warned once the row's country is known
+            issues.append(issues_where(numbers, name, Reason.VALUE_AS_TEXT, _NUMBER_NOT_TEXT,
+                                       column))
     if dates.any():
         column[dates] = column[dates].map(_date_text)
         issues.append(issues_where(
@@ -220,6 +222,7 @@ def normalise(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Text-only claim rows (``str`` or ``None`` in every canonical column) and warnings."""
     columns: dict[str, pd.Series] = {}
     found: list[pd.DataFrame] = [empty_issues()]
+    postcode_numbers: dict[str, pd.Series] = {}
     for name in CANONICAL:
         sent = frame[name] if name in frame.columns else pd.Series(
             None, index=frame.index, dtype=object)
@@ -228,6 +231,8 @@ def normalise(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
             column, issues = _as_text(sent, name)
             found.extend(issues)
             column = _strip_cells(column)
+            if name in POSTCODE_COUNTRY:
+                postcode_numbers[name] = _non_text(sent)[0]
         if name in DATE_COLUMNS:
             column = _transformed(column, _iso_dates)
         elif name in COUNTRY_COLUMNS:
@@ -235,6 +240,10 @@ def normalise(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         elif name in ("serial_number", "rma_code"):
             column = _transformed(column, _upper)
         columns[name] = column
+    for name, numbers in postcode_numbers.items():
+        columns[name], warnings = _postcodes_sent_as_numbers(
+            name, columns[name], numbers, columns[POSTCODE_COUNTRY[name]])
+        found.append(warnings)
     for name in PHONE_COLUMNS:
         columns[name] = pd.Series(
             _phones(columns[name].to_numpy(dtype=object),
@@ -243,6 +252,29 @@ def normalise(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     # copy=False: unchanged columns are shared copy-on-write, not copied
     out = pd.DataFrame(columns, index=frame.index, dtype=object, copy=False)
     return out, concat_issues(found)
+
+
+def _postcodes_sent_as_numbers(name: str, column: pd.Series, numbers: pd.Series,
+                               countries: pd.Series) -> tuple[pd.Series, pd.DataFrame]:
+    """A number in a postcode column is a ``VALUE_AS_TEXT`` warning. Where the row's country
+    shows which leading zeros the number lost (DE 1067 is 01067), they are put back and the
+    warning says so: a postcode posted without them sends the parcel to another town."""
+    where = numbers.to_numpy(dtype=bool)
+    if not where.any():
+        return column, empty_issues()
+    sent = column[where]
+    restored = restore_lost_zeros(sent, countries[where])
+    got = restored.notna().to_numpy()
+    messages = np.full(len(sent), _NUMBER_NOT_TEXT, dtype=object)
+    messages[got] = [restored_message(s, r)
+                     for s, r in zip(sent[got], restored[got], strict=True)]
+    warnings = issues_where(pd.Series(True, index=sent.index), name, Reason.VALUE_AS_TEXT,
+                            pd.Series(messages, index=sent.index), sent)
+    if got.any():
+        values = column.to_numpy(dtype=object).copy()
+        values[np.flatnonzero(where)[got]] = restored[got].to_numpy(dtype=object)
+        column = pd.Series(values, index=column.index, dtype=object)
+    return column, warnings
 
 
 def _transformed(column: pd.Series, transform) -> pd.Series:

@@ -35,6 +35,9 @@ class Reason(StrEnum):
     VALUE_AS_TEXT = "VALUE_AS_TEXT"
     UNKNOWN_COLUMN = "UNKNOWN_COLUMN"
     IGNORED_ATTACHMENT = "IGNORED_ATTACHMENT"
+    #: rows sharing a claim_ref form one claim (SPEC §3), the refs compared the way a person
+    #: reads them; where they were written differently the submitter is told
+    CLAIM_REF_MERGED = "CLAIM_REF_MERGED"
     # batch errors: nothing posted
     UNSUPPORTED_FORMAT = "UNSUPPORTED_FORMAT"
     UNREADABLE_FILE = "UNREADABLE_FILE"
@@ -47,7 +50,7 @@ class Reason(StrEnum):
 
 WARNINGS: frozenset[Reason] = frozenset(
     {Reason.PREFILL_CONFLICT, Reason.VALUE_AS_TEXT, Reason.UNKNOWN_COLUMN,
-     Reason.IGNORED_ATTACHMENT}
+     Reason.IGNORED_ATTACHMENT, Reason.CLAIM_REF_MERGED}
 )
 
 #: Default plain-words message per code; rules may give a more specific one.
@@ -72,8 +75,8 @@ MESSAGES: dict[Reason, str] = {
     Reason.CODE_REVOKED: "The RMA code has been revoked by Customer Service.",
     Reason.CODE_USED: "The RMA code has already been used for another claim.",
     Reason.CODE_SN_MISMATCH: "The RMA code does not cover this serial number.",
-    Reason.CODE_LOCKED: "Too many invalid RMA codes were tried from this account in 24 hours; "
-                        "Customer Service must unlock it.",
+    Reason.CODE_LOCKED: "Too many invalid RMA codes were tried from this account; it is "
+                        "locked out of RMA codes until Customer Service lifts the lock.",
     Reason.DUPLICATE_SN_IN_BATCH: "The serial number appears more than once in this file.",
     Reason.SN_OPEN_CLAIM: "The serial number already has an open claim.",
     Reason.DUPLICATE_CLAIM_REF: "This claim reference was already filed by your account.",
@@ -83,6 +86,8 @@ MESSAGES: dict[Reason, str] = {
                           "the column as text.",
     Reason.UNKNOWN_COLUMN: "The column is not recognised and was ignored.",
     Reason.IGNORED_ATTACHMENT: "The attachment is not a claim spreadsheet and was ignored.",
+    Reason.CLAIM_REF_MERGED: "This claim reference is written differently from another row of "
+                             "the same claim; the rows were taken as one claim.",
     Reason.UNSUPPORTED_FORMAT: "Only .xlsx, .xlsm and .csv files can be processed.",
     Reason.UNREADABLE_FILE: "The file could not be read.",
     Reason.NO_HEADER: "No header row with claim columns was found in the first 20 rows.",

@@ -61,6 +61,9 @@ class BatchResult:
             return f"{self.source}{who}: duplicate — {self.error['message'] if self.error else ''}"
         text = (f"{self.source}{who}: {self.claims_accepted} accepted, "
                 f"{self.claims_rejected} rejected")
+        reasons = main_reasons(self.rejections) if self.claims_rejected else ""
+        if reasons:
+            text += f": {reasons}"
         if self.claim_ids:
             shown = ", ".join(self.claim_ids[:5])
             more = f" and {len(self.claim_ids) - 5} more" if len(self.claim_ids) > 5 else ""
@@ -68,6 +71,33 @@ class BatchResult:
         if self.reports:
             text += f"; report: {self.reports.get('xlsx')}"
         return text
+
+
+#: The console line of a batch names this many of its reasons, the most frequent first.
+MAIN_REASONS = 3
+
+
+def rejected_claims_by_reason(rejections: Iterable[dict[str, Any]]) -> list[tuple[str, int]]:
+    """(code, rejected claims) for each reason, most claims first, ties in order of first
+    appearance. A claim is its claim_ref, or its row when it has none; a claim rejected for
+    two reasons counts under both, one rejected twice for one reason (two rows) once."""
+    claims: dict[str, set[tuple[str, object]]] = {}
+    for rejection in rejections:
+        ref = str(rejection.get("claim_ref") or "").strip()
+        claim = ("ref", ref) if ref else ("row", rejection.get("row"))
+        claims.setdefault(str(rejection.get("code")), set()).add(claim)
+    counted = [(code, len(refs)) for code, refs in claims.items()]
+    return sorted(counted, key=lambda pair: -pair[1])  # stable: ties keep their order
+
+
+def main_reasons(rejections: Iterable[dict[str, Any]]) -> str:
+    """``2 DUPLICATE_SN_IN_BATCH, 1 INVALID_EMAIL, 1 INVALID_DATE and 2 other reasons``."""
+    counted = rejected_claims_by_reason(rejections)
+    text = ", ".join(f"{n} {code}" for code, n in counted[:MAIN_REASONS])
+    more = len(counted) - MAIN_REASONS
+    if more > 0:
+        text += f" and {more} other reason{'s' if more > 1 else ''}"
+    return text
 
 
 class Batches(Sequence[dict[str, Any]]):

@@ -27,6 +27,8 @@ from rma.errors import RmaError
 class RunBusy(RmaError):
     """Another run holds the inbox: this one does nothing."""
 
+    code = "RUN_BUSY"
+
 
 def lock_key(inbox: Path) -> int:
     """A signed 64-bit advisory-lock key for the inbox's resolved path."""

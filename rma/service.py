@@ -20,7 +20,7 @@ from rma.batch import SheetData
 from rma.config import Limits, Settings
 from rma.db.engine import posting_transaction
 from rma.db.repository import ClaimsRepository
-from rma.domain.codes import guessing_report
+from rma.domain.codes import guessing_report, reaching_lockout
 from rma.domain.decide import Decision, Policy, Reference, decide, lookups
 from rma.errors import BatchError, ReportNotWritten
 from rma.formatcheck import check_rows, format_issues
@@ -131,7 +131,12 @@ def post_checked(sheet: SheetData, rows: pd.DataFrame, format_issues: pd.DataFra
             if len(decision.issues) else {}
         post_decision(repo, decision, claim_ids, sheet, batch_id, source, origin.account_id,
                       sha, now)
-    for line in guessing_report(decision.attempts, source):
+        # in the posting's transaction: no batch can be decided between the attempts that
+        # reach the limit and the lock they set
+        newly_locked = reaching_lockout(decision.attempts, ref.invalid_attempts,
+                                        ref.code_locked, settings.lockout_attempts)
+        repo.lock_codes(newly_locked, now)
+    for line in guessing_report(decision.attempts, source, newly_locked):
         security_log.warning(line)
     return _result(source, origin, batch_id, decision, claim_ids, report, reports, sheet)
 
@@ -160,13 +165,15 @@ def _reference(repo: ClaimsRepository, rows: pd.DataFrame, origin: str | None,
                now: dt.datetime, lockout_hours: int) -> Reference:
     need = lookups(rows, origin)
     accounts = repo.accounts(need.account_ids)
+    # the lock-out matters only to claims that give a code
+    coded = list(accounts["account_id"]) if need.code_keys else []
     return Reference(
         accounts=accounts,
         codes=repo.codes(need.code_keys),
         open_serials=repo.open_serials(need.serial_numbers),
-        posted_refs=repo.posted_claim_refs(list(accounts["account_id"]), need.claim_refs),
-        invalid_attempts=repo.invalid_attempts(list(accounts["account_id"]),
-                                               now - dt.timedelta(hours=lockout_hours)),
+        posted_refs=repo.posted_claim_refs(list(accounts["account_id"]), need.claim_ref_keys),
+        invalid_attempts=repo.invalid_attempts(coded, now - dt.timedelta(hours=lockout_hours)),
+        code_locked=repo.code_locked(coded),
     )
 
 

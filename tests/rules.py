@@ -8,9 +8,7 @@ import pandas as pd
 
 from rma.columns import CANONICAL, PREFILL_FIELDS
 from rma.domain.decide import Decision, Policy, Reference, decide
-from rma.normalise import normalise
-from schemas.claims import raw_claims_schema
-from schemas.failures import validate
+from rma.formatcheck import check_rows
 
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -90,10 +88,10 @@ def reference(**overrides: object) -> Reference:
 def run(rows: pd.DataFrame, origin: str | None = "D-001", ref: Reference | None = None,
         policy: Policy | None = None) -> Decision:
     """Normalise, validate and decide, as the service does, minus the database."""
-    normal, warnings = normalise(rows)
     policy = policy or Policy(now=NOW)
-    issues = pd.concat([warnings, validate(raw_claims_schema(policy.now.date()), normal)])
-    return decide(normal, issues, origin, ref or reference(), policy)
+    checked = check_rows(rows, policy.now.date())
+    issues = pd.concat([checked.warnings, checked.failures])
+    return decide(checked.rows, issues, origin, ref or reference(), policy)
 
 
 def codes_of(decision: Decision) -> set[str]:

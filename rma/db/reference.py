@@ -32,7 +32,8 @@ from rma.db.repository import INSERT_CHUNK, dialect_insert, in_chunks
 from rma.db.tables import ACCOUNT_KINDS, CODE_STATUSES, accounts, rma_codes
 from rma.errors import RmaError
 
-ACCOUNT_COLUMNS = ("account_id", "name", "kind", "partner_level", "emails", "country", "active")
+ACCOUNT_COLUMNS = ("account_id", "name", "kind", "partner_level", "emails", "country", "active",
+                   "report_mail")
 ACCOUNT_REQUIRED = ("account_id", "name", "kind")
 ACCOUNT_ALIASES = {"account": "account_id", "accountno": "account_id", "type": "kind",
                    "level": "partner_level", "partnerlevel": "partner_level",
@@ -335,8 +336,12 @@ def _validate_account(row: int, cells: dict[str, Any], errors: _Errors,
     active = True
     if "active" in cells:
         active = errors.cell(row, "active", lambda: parse_bool(cells.get("active")))
-    return {"account_id": account_id, "name": name, "kind": kind, "partner_level": level,
-            "emails": emails or "", "country": country, "active": active, "updated_at": now}
+    record = {"account_id": account_id, "name": name, "kind": kind, "partner_level": level,
+              "emails": emails or "", "country": country, "active": active, "updated_at": now}
+    if "report_mail" in cells:  # absent: an import leaves each account's choice as it was
+        record["report_mail"] = errors.cell(row, "report_mail",
+                                            lambda: parse_bool(cells.get("report_mail")))
+    return record
 
 
 def _existing(conn: sa.Connection, key: sa.Column, keys: list[str]) -> set[str]:
@@ -392,10 +397,11 @@ def import_accounts(conn: sa.Connection, path: Path, now: datetime | None = None
 
 
 def unlock_codes(conn: sa.Connection, account_id: str, now: datetime | None = None) -> None:
-    """Lift a code lock-out: CODE_INVALID attempts before now no longer count."""
+    """Lift a code lock-out: the account is no longer locked, and CODE_INVALID attempts
+    before now no longer count towards the next one."""
     result = conn.execute(
         sa.update(accounts).where(accounts.c.account_id == account_id)
-        .values(code_lock_reset_at=_now(now))
+        .values(code_locked_at=None, code_lock_reset_at=_now(now))
     )
     if result.rowcount != 1:
         raise RmaError(f"unknown account {account_id!r}")
@@ -483,14 +489,17 @@ def issue_code(conn: sa.Connection, account_id: str, serial_numbers: list[str],
                now: datetime | None = None) -> str:
     """Issue a new code to an account (CS after a preliminary assessment); returns it.
 
-    ``serial_numbers`` may be empty (any SN of the account); ``fields`` are CS_FIELDS.
+    ``serial_numbers`` may be empty (any SN of the account); ``fields`` are CS_FIELDS. An
+    unknown or inactive account gets none: every claim with it would be rejected anyway.
     """
     now = _now(now)
-    exists = conn.execute(
-        sa.select(accounts.c.account_id).where(accounts.c.account_id == account_id)
-    ).first()
-    if exists is None:
-        raise RmaError(f"unknown account {account_id!r}")
+    active = conn.execute(
+        sa.select(accounts.c.active).where(accounts.c.account_id == account_id)
+    ).scalar_one_or_none()
+    if active is None:
+        raise RmaError(f"unknown account {account_id!r}; no RMA code issued")
+    if not active:
+        raise RmaError(f"account {account_id!r} is not active; no RMA code issued")
     if validity_days <= 0:
         raise RmaError(f"the validity must be at least one day, got {validity_days}")
     serials: list[str] = []

@@ -50,6 +50,7 @@ from rma.db.tables import (
     mail_messages,
     rma_codes,
 )
+from rma.domain.claims import claim_ref_keys
 from rma.reasons import Reason
 
 ARRAY_CHUNK = 50_000
@@ -64,6 +65,7 @@ COPY_THRESHOLD = 1_000
 CONFLICT_CONSTRAINTS: dict[str, str] = {
     "uq_claim_lines_open_serial": "claim_lines.serial_number",
     "uq_claims_account_id_claim_ref": "claims.account_id, claims.claim_ref",
+    "uq_claims_account_id_claim_ref_key": "claims.account_id, claims.claim_ref_key",
     "uq_batches_sha256": "batches.sha256",
 }
 
@@ -227,6 +229,20 @@ class ClaimsRepository:
         cols = [accounts.c[name] for name in ACCOUNT_FRAME]
         return _frame(self._select_in(cols, accounts.c.account_id, account_ids), ACCOUNT_FRAME)
 
+    def report_recipients(self, account_ids: Iterable[str]) -> dict[str, tuple[str, list[str]]]:
+        """Name and registered addresses of the active accounts among ``account_ids`` that
+        take their drop-folder results by mail (``report_mail``) and registered an address."""
+        cols = [accounts.c.account_id, accounts.c.name, accounts.c.emails]
+        found = {}
+        for condition in in_chunks(self.conn, accounts.c.account_id, list(account_ids)):
+            stmt = sa.select(*cols).where(condition, accounts.c.active.is_(True),
+                                          accounts.c.report_mail.is_(True))
+            for row in self.conn.execute(stmt):
+                addresses = [a for a in row.emails.split(";") if a.strip()]
+                if addresses:
+                    found[row.account_id] = (row.name, addresses)
+        return found
+
     def account_by_email(self, address: str) -> str | None:
         """The active account that registered ``address`` (case-insensitive).
 
@@ -265,21 +281,23 @@ class ClaimsRepository:
         return _frame(rows, OPEN_SERIAL_FRAME)
 
     def posted_claim_refs(self, account_ids: Iterable[str],
-                          claim_refs: Iterable[str]) -> pd.DataFrame:
-        """Posted claims whose account is in ``account_ids`` and ref in ``claim_refs``.
+                          claim_ref_keys: Iterable[str]) -> pd.DataFrame:
+        """Posted claims whose account is in ``account_ids`` and whose ``claim_ref_key`` is in
+        ``claim_ref_keys`` (account_id, claim_ref as posted, claim_id).
 
-        The two are filtered independently (a batch has one or a few accounts): merge the
-        result on ``["account_id", "claim_ref"]`` to get exact pairs.
+        The two are filtered independently (a batch has one or a few accounts): the decision
+        matches exact pairs.
         """
-        refs = _distinct(claim_refs)
+        keys = _distinct(claim_ref_keys)
         cols = [claims.c.account_id, claims.c.claim_ref, claims.c.claim_id]
         rows: list[sa.Row] = []
         for account_condition in in_chunks(self.conn, claims.c.account_id, account_ids):
-            rows.extend(self._select_in(cols, claims.c.claim_ref, refs, account_condition))
+            rows.extend(self._select_in(cols, claims.c.claim_ref_key, keys, account_condition))
         return _frame(rows, CLAIM_REF_FRAME)
 
     def invalid_attempts(self, account_ids: Iterable[str], since: datetime) -> dict[str, int]:
-        """CODE_INVALID attempts per account since ``max(since, code_lock_reset_at)``.
+        """CODE_INVALID attempts per account since ``max(since, code_lock_reset_at)``: what
+        counts towards the limit; whether the account is locked is ``code_locked``.
 
         Every requested account is in the result (0 when it has none).
         """
@@ -304,7 +322,22 @@ class ClaimsRepository:
                 counts[account_id] = int(count)
         return counts
 
+    def code_locked(self, account_ids: Iterable[str]) -> frozenset[str]:
+        """The accounts among ``account_ids`` that are locked out of RMA codes (until
+        `rma codes unlock`, however old their attempts)."""
+        rows = self._select_in([accounts.c.account_id], accounts.c.account_id, account_ids,
+                               accounts.c.code_locked_at.is_not(None))
+        return frozenset(r.account_id for r in rows)
+
     # ----------------------------------------------------------------- writes
+
+    def lock_codes(self, account_ids: Iterable[str], at: datetime) -> None:
+        """Lock these accounts out of RMA codes as of ``at``, in the caller's transaction (the
+        posting whose attempts reached the limit); an account already locked keeps its time."""
+        for condition in in_chunks(self.conn, accounts.c.account_id, account_ids):
+            self.conn.execute(sa.update(accounts)
+                              .where(condition, accounts.c.code_locked_at.is_(None))
+                              .values(code_locked_at=at))
 
     def allocate_claim_ids(self, year: int, n: int) -> list[str]:
         """``n`` consecutive ids ``RMA-{year}-{k:06d}`` from the counters table, one statement.
@@ -370,7 +403,8 @@ class ClaimsRepository:
         self._insert(batches, [record])
 
     def insert_claims(self, rows: Rows) -> None:
-        self._insert(claims, rows)
+        """Claims; ``claim_ref_key`` is derived from ``claim_ref`` here, for every writer."""
+        self._insert(claims, _with_ref_keys(rows))
 
     def insert_claim_lines(self, rows: Rows) -> None:
         """Rows of claim_id, serial_number, sheet_row (is_open defaults to true)."""
@@ -434,6 +468,15 @@ class ClaimsRepository:
             item.update({c: _iso(row[c]) for c in CLAIM_DATA_COLUMNS})
             out.append(item)
         return out
+
+
+def _with_ref_keys(rows: Rows) -> Rows:
+    if isinstance(rows, pd.DataFrame):
+        if not len(rows):
+            return rows
+        return rows.assign(claim_ref_key=claim_ref_keys(rows["claim_ref"]))
+    refs = claim_ref_keys(pd.Series([r.get("claim_ref") for r in rows], dtype=object))
+    return [{**r, "claim_ref_key": key} for r, key in zip(rows, refs, strict=True)]
 
 
 @contextmanager

@@ -108,6 +108,12 @@ accounts = sa.Table(
     sa.Column("emails", sa.Text, nullable=False, server_default=""),
     sa.Column("country", sa.String(64), nullable=True),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    # drop-folder results are mailed to ``emails`` unless the account opted out
+    sa.Column("report_mail", sa.Boolean, nullable=False, server_default=sa.true()),
+    #: when the account reached the invalid-code limit (SPEC §4): it stays locked out of RMA
+    #: codes, however old the attempts, until `rma codes unlock` clears this
+    sa.Column("code_locked_at", UTCDateTime, nullable=True),
+    #: attempts before the last unlock no longer count towards the limit
     sa.Column("code_lock_reset_at", UTCDateTime, nullable=True),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     _check_in("kind", ACCOUNT_KINDS, "kind"),
@@ -175,9 +181,18 @@ claims = sa.Table(
     sa.Column("first_row", sa.Integer, nullable=True),
     *[sa.Column(c, ISODate if c in DATE_COLUMNS else sa.Text, nullable=True)
       for c in CLAIM_DATA_COLUMNS],
+    #: claim_ref as it is compared (rma.domain.claims.claim_ref_key: ``cb-1`` is ``CB-1``),
+    #: written by the repository; NULL for no ref, and for a claim posted before revision
+    #: 0005 whose ref an older claim of the account already has in this form
+    sa.Column("claim_ref_key", sa.Text, nullable=True),
     # NULL claim_ref never collides (NULLs are distinct in a UNIQUE constraint on both DBs).
     sa.UniqueConstraint("account_id", "claim_ref"),
 )
+#: The database itself refuses a second claim of an account under one reference however it is
+#: written (a concurrent posting of ``cb-1`` beside ``CB-1``); an index, not a constraint, so
+#: that migrating SQLite adds it without rebuilding the claims table.
+CLAIM_REF_KEY_INDEX = sa.Index("uq_claims_account_id_claim_ref_key", claims.c.account_id,
+                               claims.c.claim_ref_key, unique=True)
 
 #: Partial predicate of the open-SN index; queries for open lines must use the same text so
 #: SQLite's planner can use the partial index.

@@ -14,7 +14,14 @@ import pandas as pd
 
 from rma.columns import CANONICAL, LINE_COLUMNS, PREFILL_FIELDS
 from rma.domain.accounts import account_usable, filing_account, may_file_without_code
-from rma.domain.claims import claim_keys, first_row_of_claim, serial_lines
+from rma.domain.claims import (
+    claim_keys,
+    claim_ref_key,
+    claim_ref_keys,
+    first_row_of_claim,
+    merged_spellings,
+    serial_lines,
+)
 from rma.domain.codes import code_keys, code_outcomes, uncovered_serials
 from rma.domain.duplicates import duplicate_issues
 from rma.domain.prefill import prefill
@@ -39,7 +46,7 @@ class Lookups:
     account_ids: list[str]
     code_keys: list[str]
     serial_numbers: list[str]
-    claim_refs: list[str]
+    claim_ref_keys: list[str]  # claim_ref_key of each ref: the database compares those
 
 
 @dataclass
@@ -47,13 +54,14 @@ class Reference:
     accounts: pd.DataFrame  # account_id, kind, partner_level, active
     codes: pd.DataFrame  # code_key, account_id, serial_numbers, expires_at, status, + prefill
     open_serials: pd.DataFrame  # serial_number, claim_id
-    posted_refs: pd.DataFrame  # account_id, claim_ref, claim_id
+    posted_refs: pd.DataFrame  # account_id, claim_ref (as posted), claim_id
     invalid_attempts: dict[str, int] = field(default_factory=dict)
+    code_locked: frozenset[str] = frozenset()  # accounts locked out of RMA codes
 
 
 @dataclass
 class Decision:
-    rows: pd.DataFrame  # resolved rows + account, claim_key, first_row, code_key
+    rows: pd.DataFrame  # resolved rows + account, claim_key, claim_ref_key, first_row, code_key
     issues: pd.DataFrame  # errors and warnings, sorted by row
     accepted: pd.DataFrame  # one row per accepted claim, in sheet order
     lines: pd.DataFrame  # SN lines of accepted claims: claim_key, row, serial_number
@@ -73,7 +81,8 @@ def lookups(rows: pd.DataFrame, origin: str | None) -> Lookups:
         account_ids=sorted(ids),
         code_keys=sorted(set(code_keys(rows["rma_code"]).dropna())),
         serial_numbers=sorted(set(serial_lines(rows["serial_number"])["serial_number"])),
-        claim_refs=sorted(set(rows["claim_ref"].dropna().astype(str))),
+        claim_ref_keys=sorted({claim_ref_key(ref) for ref in
+                               set(rows["claim_ref"].dropna().astype(str))} - {""}),
     )
 
 
@@ -98,8 +107,10 @@ def decide(rows: pd.DataFrame, format_issues: pd.DataFrame, origin: str | None,
     found.append(account_issues)
     usable = account_usable(account, ref.accounts)
 
-    keys = claim_keys(account, rows["claim_ref"])
+    ref_keys = claim_ref_keys(rows["claim_ref"])
+    keys = claim_keys(account, ref_keys)
     first_row = first_row_of_claim(keys)
+    found.append(merged_spellings(rows["claim_ref"], keys))
     own_code = code_keys(rows["rma_code"])
     claim_code = own_code.groupby(keys).transform("first")
     found.append(issues_where(
@@ -116,7 +127,7 @@ def decide(rows: pd.DataFrame, format_issues: pd.DataFrame, origin: str | None,
     per_claim = per_claim[per_claim["code_key"].notna() & per_claim["usable"]]
     per_claim = per_claim.drop_duplicates("claim_key")
     outcomes = code_outcomes(per_claim, ref.codes, ref.invalid_attempts,
-                             policy.lockout_attempts, policy.now)
+                             policy.lockout_attempts, policy.now, ref.code_locked)
     row_outcome = keys.map(outcomes.set_index("claim_key")["outcome"])
     for reason in sorted(set(outcomes["outcome"].dropna())):
         found.append(issues_where(row_outcome == reason, "rma_code", Reason(reason),
@@ -142,9 +153,9 @@ def decide(rows: pd.DataFrame, format_issues: pd.DataFrame, origin: str | None,
     outside = uncovered_serials(coded, covered)
     found.append(_line_issue(coded[outside.to_numpy()], Reason.CODE_SN_MISMATCH))
 
-    resolved = resolved.assign(account=account, claim_key=keys, first_row=first_row,
-                               code_key=prefill_code, assessment=_assessments(ref.codes,
-                                                                              prefill_code))
+    resolved = resolved.assign(account=account, claim_key=keys, claim_ref_key=ref_keys,
+                               first_row=first_row, code_key=prefill_code,
+                               assessment=_assessments(ref.codes, prefill_code))
     found.append(duplicate_issues(lines, resolved, ref.open_serials, ref.posted_refs))
 
     issues = concat_issues(found).drop_duplicates(["row", "column", "code"])
@@ -220,7 +231,7 @@ def _claims(rows: pd.DataFrame) -> pd.DataFrame:
     """One record per claim: the first non-blank value of each field among its rows."""
     if not len(rows):
         return pd.DataFrame(columns=["claim_key", "first_row", *CANONICAL, "account", "assessment",
-                                     "code_key"])
+                                     "code_key", "claim_ref_key"])
     if not rows["claim_key"].is_unique:
         return _grouped_claims(rows)
     # each claim is one row: the rows are the claims, no groupby (with the same shortcut in

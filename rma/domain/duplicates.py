@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rma.issues import concat_issues, issues_where
+from rma.domain.claims import claim_ref_keys
+from rma.issues import concat_issues, empty_issues, issues_where
 from rma.reasons import Reason
 
 
 def duplicate_issues(lines: pd.DataFrame, rows: pd.DataFrame, open_serials: pd.DataFrame,
                      posted_refs: pd.DataFrame) -> pd.DataFrame:
-    """``lines``: one SN per line (row, serial_number); ``rows``: account, claim_ref."""
+    """``lines``: one SN per line (row, serial_number); ``rows``: account, claim_ref,
+    claim_ref_key."""
     sns = lines["serial_number"].astype(str)
     twice = lines["serial_number"].duplicated(keep=False)
     open_claim = sns.map(dict(zip(open_serials["serial_number"], open_serials["claim_id"],
@@ -24,13 +26,31 @@ def duplicate_issues(lines: pd.DataFrame, rows: pd.DataFrame, open_serials: pd.D
                      + open_claim.astype(object).fillna("").astype(str) + ")."),
     ]
     if len(posted_refs):
-        posted = pd.MultiIndex.from_frame(posted_refs[["account_id", "claim_ref"]].astype(str))
-        mine = pd.MultiIndex.from_arrays([rows["account"].astype(str),
-                                          rows["claim_ref"].astype(str)])
-        again = pd.Series(mine.isin(posted), index=rows.index) & rows["claim_ref"].notna()
-        found.append(issues_where(again, "claim_ref", Reason.DUPLICATE_CLAIM_REF,
-                                  values=rows["claim_ref"]))
+        found.append(_posted_refs(rows, posted_refs))
     return concat_issues(found)
+
+
+def _posted_refs(rows: pd.DataFrame, posted_refs: pd.DataFrame) -> pd.DataFrame:
+    """A ref the account already posted, compared by ``claim_ref_key`` as within a batch
+    (``cb-1`` is a posted ``CB-1``); the message names the spelling and claim posted."""
+    posted = posted_refs.assign(claim_ref_key=claim_ref_keys(posted_refs["claim_ref"]))
+    posted = posted.dropna(subset=["claim_ref_key"]).drop_duplicates(
+        ["account_id", "claim_ref_key"])
+    index = pd.MultiIndex.from_frame(posted[["account_id", "claim_ref_key"]].astype(str))
+    mine = pd.MultiIndex.from_arrays([rows["account"].astype(str),
+                                      rows["claim_ref_key"].astype(str)])
+    at = index.get_indexer(mine)
+    again = pd.Series(at >= 0, index=rows.index) & rows["claim_ref_key"].notna()
+    if not again.any():
+        return empty_issues()
+    hit = at[again.to_numpy()]
+    message = pd.Series(
+        "This claim reference was already filed by your account (as "
+        + posted["claim_ref"].astype(str).to_numpy()[hit] + ", claim "
+        + posted["claim_id"].astype(str).to_numpy()[hit] + ").",
+        index=rows.index[again.to_numpy()], dtype=object).reindex(rows.index)
+    return issues_where(again, "claim_ref", Reason.DUPLICATE_CLAIM_REF, message,
+                        rows["claim_ref"])
 
 
 def _line_issues(lines: pd.DataFrame, hit: pd.Series, code: Reason, message: pd.Series

@@ -56,20 +56,57 @@ def build_reply(*, to: str, original_subject: str, original_message_id: str,
     msg["Auto-Submitted"] = "auto-replied"
     msg["X-Auto-Response-Suppress"] = "All"
 
-    names = _unique_names(results)
+    _add_summary(msg, results, MAIL_INTRO, ignored_attachments, dropped=False)
+    return msg
+
+
+def build_drop_folder_mail(*, to: Sequence[str], account_name: str,
+                           results: list[BatchResult], from_address: str,
+                           now: dt.datetime | None = None) -> EmailMessage:
+    """What became of the files an account dropped in its folder during one run: the same
+    summary as an e-mail reply, one report attached per batch with rejections. A new message
+    (not a reply), marked ``Auto-Submitted: auto-generated`` (RFC 3834)."""
+    now = now or dt.datetime.now(dt.UTC)
+    msg = EmailMessage()
+    msg["From"] = _one_line(from_address)
+    msg["To"] = ", ".join(_one_line(address) for address in to)
+    files = len(results)
+    msg["Subject"] = _one_line(f"RMA claims: {files} file{'s' if files != 1 else ''} "
+                               f"processed for {account_name}")[:MAX_SUBJECT]
+    msg["Date"] = format_datetime(now if now.tzinfo else now.replace(tzinfo=dt.UTC))
+    msg["Message-ID"] = make_msgid(domain=_domain(from_address))
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Auto-Response-Suppress"] = "All"
+    _add_summary(msg, results, DROP_FOLDER_INTRO, (), dropped=True)
+    return msg
+
+
+def _add_summary(msg: EmailMessage, results: list[BatchResult], intro: str,
+                 ignored_attachments: Sequence[str], dropped: bool) -> None:
+    """The body (a section per batch) and one report attached per batch with rejections."""
     attachments: list[tuple[str, bytes]] = []
     sections: list[str] = []
-    for result, (label, stem) in zip(results, names, strict=True):
+    for result, (label, stem) in zip(results, _unique_names(results, dropped), strict=True):
         attachment = _report_attachment(result, stem)
         if attachment is not None:
             attachments.append(attachment)
         sections.append(_section(result, label, attachment[0] if attachment else None))
     rejected = any(r.status == "posted" and r.rejections for r in results)
-    msg.set_content(_body(sections, ignored_attachments, rejected), cte="quoted-printable")
+    msg.set_content(_body(sections, ignored_attachments, rejected, intro),
+                    cte="quoted-printable")
     for filename, data in attachments:
         msg.add_attachment(data, maintype=XLSX_MIME[0], subtype=XLSX_MIME[1],
                            filename=filename)
-    return msg
+
+
+def batch_summary_text(result: BatchResult) -> str:
+    """The plain-words summary of one drop-folder batch, for the account's return folder."""
+    section = _section(result, _label_and_stem(result.source, dropped=True)[0], None)
+    report = (result.reports or {}).get("xlsx") if result.status == "posted" else None
+    if report:
+        section += (f"\n\nThe report {Path(report).name} beside this summary shows your rows "
+                    "with the problems marked.")
+    return section + "\n"
 
 
 # -- headers -----------------------------------------------------------------------------------
@@ -118,23 +155,24 @@ def _references(original: Iterable[str], parent: str | None) -> list[str]:
 
 # -- naming the batches ------------------------------------------------------------------------
 
-def _label_and_stem(source: str) -> tuple[str, str]:
-    """How the body names a batch, and the stem of its report attachment."""
+def _label_and_stem(source: str, dropped: bool = False) -> tuple[str, str]:
+    """How the body names a batch, and the stem of its report attachment (``dropped``: a
+    file from a drop folder, named by its file name whatever its type)."""
     text = _one_line(source)
-    if text.endswith("(form)"):
+    if text.endswith("(form)") and not dropped:
         return "your e-mail form", "e-mail-form"
     name = re.split(r"[\\/]", text)[-1].strip()
-    if not name or Path(name).suffix.lower() not in _CLAIM_SUFFIXES:
+    if not dropped and (not name or Path(name).suffix.lower() not in _CLAIM_SUFFIXES):
         return "your e-mail", "e-mail"
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).stem).strip("._-")[:60] or "claims"
     return name[:120], stem
 
 
-def _unique_names(results: list[BatchResult]) -> list[tuple[str, str]]:
+def _unique_names(results: list[BatchResult], dropped: bool) -> list[tuple[str, str]]:
     seen: dict[str, int] = {}
     out = []
     for result in results:
-        label, stem = _label_and_stem(result.source)
+        label, stem = _label_and_stem(result.source, dropped)
         count = seen.get(stem.lower(), 0) + 1
         seen[stem.lower()] = count
         out.append((label, stem if count == 1 else f"{stem}-{count}"))
@@ -156,9 +194,13 @@ def _report_attachment(result: BatchResult, stem: str) -> tuple[str, bytes] | No
 
 # -- body --------------------------------------------------------------------------------------
 
-def _body(sections: list[str], ignored: Sequence[str], rejected: bool) -> str:
-    parts = ["Hello,", "",
-             "thank you for your e-mail. This is what became of the claims in it.", ""]
+MAIL_INTRO = "thank you for your e-mail. This is what became of the claims in it."
+DROP_FOLDER_INTRO = "this is what became of the claim files you uploaded to your drop folder."
+
+
+def _body(sections: list[str], ignored: Sequence[str], rejected: bool,
+          intro: str = MAIL_INTRO) -> str:
+    parts = ["Hello,", "", intro, ""]
     for section in sections:
         parts += [section, ""]
     if ignored:

@@ -58,7 +58,7 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = make_engine(config.get_main_option("sqlalchemy.url"))
+    engine = make_engine(config.get_main_option("sqlalchemy.url"), create=True)
     try:
         with engine.connect() as conn:
             _configure(connection=conn)

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from rma.columns import canonical_name
+from rma.columns import REPORT_COLUMNS, canonical_name, header_key
 
 #: The header may sit below title rows: only the first rows are searched (SPEC §3).
 HEADER_SEARCH_ROWS = 20
@@ -64,6 +64,8 @@ class ColumnPlan:
     names: list[str] = field(default_factory=list)  # unique header per kept column
     columns: dict[str, str] = field(default_factory=dict)  # header -> canonical column
     unknown_columns: list[str] = field(default_factory=list)
+    #: the sheet is our own rejections report sent back: its Row and Errors columns dropped
+    from_report: bool = False
 
 
 def plan_columns(header: Sequence[object], has_data: Sequence[bool]) -> ColumnPlan:
@@ -71,15 +73,18 @@ def plan_columns(header: Sequence[object], has_data: Sequence[bool]) -> ColumnPl
 
     A blank header over data becomes ``Column F`` (its letter), a blank header over nothing is
     dropped, a repeated header gets `` (2)``. When two headers name the same canonical column
-    the first wins and the later one is listed as unknown.
+    the first wins and the later one is listed as unknown. The ``Row`` and ``Errors`` columns
+    of our own rejections report (``report_columns``) are dropped.
     """
     plan = ColumnPlan()
     seen: set[str] = set()
     width = max(len(header), len(has_data))
-    for position in range(width):
-        text = header_text(header[position]) if position < len(header) else ""
+    texts = [header_text(header[p]) if p < len(header) else "" for p in range(width)]
+    ours = report_columns(texts)
+    plan.from_report = bool(ours)
+    for position, text in enumerate(texts):
         data = position < len(has_data) and bool(has_data[position])
-        if not text and not data:
+        if position in ours or (not text and not data):
             continue
         name = _unique(text or f"Column {column_letter(position)}", seen)
         seen.add(name)
@@ -91,6 +96,14 @@ def plan_columns(header: Sequence[object], has_data: Sequence[bool]) -> ColumnPl
         else:
             plan.unknown_columns.append(name)
     return plan
+
+
+def report_columns(texts: Sequence[str]) -> set[int]:
+    """Positions of the rejections report's own columns in a header row: none unless the row
+    names each of them, so a file of a submitter's own with a "Row" column keeps it."""
+    keys = {header_key(name) for name in REPORT_COLUMNS}
+    positions = {p for p, text in enumerate(texts) if header_key(text) in keys}
+    return positions if {header_key(texts[p]) for p in positions} == keys else set()
 
 
 def _unique(name: str, seen: set[str]) -> str:

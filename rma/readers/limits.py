@@ -48,6 +48,7 @@ class WorkbookScan:
 
     data: bytes
     extents: dict[str, xmlscan.Extent | None] = field(default_factory=dict)
+    merges: dict[str, int] = field(default_factory=dict)  # part -> merged ranges declared
     parts: dict[str, str] | None = None  # sheet name -> part; None: unknown, check them all
     members: dict[str, list[zipfile.ZipInfo]] = field(default_factory=dict)
     exact_budget: int = xmlscan.EXACT_SCAN_BUDGET  # shared by all the sheets of the workbook
@@ -63,6 +64,13 @@ class WorkbookScan:
                 extent = self.extents[name] = self._exact(name)
             found = found.merge(extent)
         return found
+
+    def merged_ranges(self, sheet: str) -> int:
+        """How many merged ranges the sheet declares (every part's, when it is not known
+        which part the sheet reads)."""
+        part = self.parts.get(sheet) if self.parts is not None else None
+        names = [part] if part in self.merges else list(self.merges)
+        return sum(self.merges[name] for name in names)
 
     def _exact(self, name: str) -> xmlscan.Extent:
         found = xmlscan.Extent()
@@ -157,6 +165,7 @@ def _scan_part(where: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, scan: Wor
         return
     guard = xmlscan.XmlGuard()
     sheet = xmlscan.FastSheetScan() if xmlscan.is_worksheet(name) else None
+    merges = xmlscan.MergeCount()
     kept = mapping.get(name)
     for chunk in _chunks(zf, info):
         guard.feed(chunk)
@@ -168,9 +177,11 @@ def _scan_part(where: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, scan: Wor
                 ".xlsx, or send it as .csv")
         if sheet is not None:
             sheet.feed(chunk)
+            merges.feed(chunk)
         if kept is not None and sum(map(len, kept)) <= _MAPPING_BYTES:
             kept.append(chunk)
     if sheet is not None:
+        scan.merges[name] = scan.merges.get(name, 0) + merges.result()
         extent = sheet.result()
         if name in scan.extents:  # the same part twice: both count
             previous = scan.extents[name]
@@ -223,6 +234,16 @@ def check_cells(where: str, rows: int, columns: int, limits: Limits) -> None:
                         f"{rows})", f"{limits.cells:,} cells", "RMA_MAX_CELLS",
                         "delete stray cells far below or to the right of the claims, or "
                         "split the claims into several files")
+
+
+def check_merged_ranges(where: str, count: int, limits: Limits) -> None:
+    """A sheet may declare no more merged ranges than it may hold rows (RMA_MAX_ROWS): a
+    claim list merges a few cells per claim, and each range costs ~300 bytes to read."""
+    if count > limits.rows:
+        raise too_large(where, f"it has {count:,} merged cell ranges",
+                        f"{limits.rows:,} merged ranges", "RMA_MAX_ROWS",
+                        "unmerge the cells (select all, then Merge & Center off) or split the "
+                        "claims into several files")
 
 
 def check_rows(where: str, rows: int, limits: Limits) -> None:

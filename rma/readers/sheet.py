@@ -16,6 +16,7 @@ from rma.errors import BatchError
 from rma.readers import limits as caps
 from rma.readers.header import column_letter, plan_columns
 from rma.reasons import Reason
+from rma.reports.escape import unescape_formula
 
 try:  # Cython: the longest str in an object array, ~50x faster than a Python loop
     from pandas._libs.writers import max_len_string_array as _max_len
@@ -112,6 +113,9 @@ def build_sheet(grid: Iterable[Sequence[object]], header_index: int, origin: Ori
     del blocks
     blank = body == ""
     body[blank] = None
+    plan = plan_columns(top[header_index], (~blank).any(axis=0).tolist())
+    if plan.from_report:  # a row left with only our Row and Errors cells is no claim
+        blank = blank[:, plan.positions]
     filled_rows = np.flatnonzero(~blank.all(axis=1))
     span = int(filled_rows[-1]) + 1 if len(filled_rows) else 0
     caps.check_rows(origin.where, span, limits)
@@ -122,8 +126,9 @@ def build_sheet(grid: Iterable[Sequence[object]], header_index: int, origin: Ori
             f"{origin.where}: the sheet has a header (row {header_row}) but no claim rows; "
             "add one claim per row below the header",
         )
-    plan = plan_columns(top[header_index], (~blank).any(axis=0).tolist())
     values = _select(body, filled_rows, plan.positions)
+    if plan.from_report:
+        values = _unescaped(values)
     row_numbers = filled_rows + header_row + 1
     _check_cells(values, row_numbers, plan.names, plan.positions, origin.where, limits)
     for name, position in zip(plan.names, plan.positions, strict=True):
@@ -175,6 +180,12 @@ def _select(body: np.ndarray, rows: np.ndarray, columns: list[int]) -> np.ndarra
     if columns != list(range(body.shape[1])):
         body = body[:, columns]
     return body
+
+
+def _unescaped(values: np.ndarray) -> np.ndarray:
+    """A report's cells as the submitter first sent them: the report put ``'`` before text
+    that a spreadsheet could run as a formula (``'+49 30 1234567``), which is not theirs."""
+    return np.frompyfunc(unescape_formula, 1, 1)(values) if values.size else values
 
 
 def _used_width(row: Sequence[object]) -> int:

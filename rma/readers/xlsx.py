@@ -75,6 +75,9 @@ def _claim_sheet(workbook: calamine.CalamineWorkbook, scan: caps.WorkbookScan, l
         # calamine lays the whole sheet out at once: its extent is checked from the XML first
         extent = scan.extent(sheet_name)
         caps.check_extent(_where(name, sheet_name), extent, limits)
+        # calamine reads a sheet's merged ranges when it opens it
+        caps.check_merged_ranges(_where(name, sheet_name), scan.merged_ranges(sheet_name),
+                                 limits)
         searched_cells += extent.cells
         if searched_cells > limits.cells:  # many sheets, each under the limit
             raise caps.too_large(name, f"the {position:,} sheet{'s' * (position > 1)} searched "
@@ -90,7 +93,10 @@ def _claim_sheet(workbook: calamine.CalamineWorkbook, scan: caps.WorkbookScan, l
         if header_index is None:
             continue
         _check_extent(sheet, header_index, _where(name, sheet_name), limits)
-        return sheet.to_python(skip_empty_area=False), header_index, sheet_name
+        grid = sheet.to_python(skip_empty_area=False)
+        fill_merged(grid, sheet.merged_cell_ranges or [], header_index,
+                    _where(name, sheet_name))
+        return grid, header_index, sheet_name
     if named and empty:
         raise BatchError(Reason.EMPTY_BATCH, f"{_where(name, named[0])}: the sheet is empty; "
                                              "put the claims on it, below a header row")
@@ -118,3 +124,41 @@ def _check_extent(sheet: calamine.CalamineSheet, header_index: int, where: str,
     caps.check_columns(where, last_column + 1, limits)
     caps.check_cells(where, last_row + 1, last_column + 1, limits)  # what to_python makes
 
+
+Ranges = list[tuple[tuple[int, int], tuple[int, int]]]
+
+
+def fill_merged(grid: Grid, ranges: Ranges, header_index: int, where: str) -> None:
+    """Give every row of a merged range below the header the value of the range's first row,
+    as Excel shows it: a claim_ref (or an address, a fault) merged over the rows of one claim
+    is that claim's on each of its rows. Excel keeps the value in the top-left cell only.
+
+    Only the first column of a range is filled: a cell merged across columns is one wide cell
+    whose value belongs to its own column (copied, it would put an address into the city
+    column). Ranges that start at the header or above it (titles, a header over two rows)
+    are left alone, and a row with nothing else in it stays blank, so that merged formatting
+    below the claims does not make claims. ``grid`` row i is sheet row i + 1, as are the
+    0-based (row, column) corners calamine gives.
+    """
+    height = len(grid)
+    spans = [(top, column, min(bottom, height - 1))
+             for (top, column), (bottom, _) in ranges if header_index < top < height]
+    # ranges Excel writes never overlap, so they cannot fill more cells than the grid holds;
+    # more is a hostile file that would make this loop quadratic
+    if sum(bottom - top for top, _, bottom in spans) > height * max(map(len, grid), default=0):
+        raise BatchError(Reason.UNREADABLE_FILE,
+                         f"{where}: its merged cells overlap, which Excel never writes; open "
+                         "it in Excel and save it again as .xlsx, or send it as .csv")
+    has_data: dict[int, bool] = {}
+    for top, column, bottom in spans:
+        if column >= len(grid[top]) or grid[top][column] == "":
+            continue
+        value = grid[top][column]
+        for index in range(top + 1, bottom + 1):
+            row = grid[index]
+            if column >= len(row) or row[column] != "":
+                continue
+            if index not in has_data:  # filling only ever happens in rows that have data
+                has_data[index] = any(cell != "" for cell in row)
+            if has_data[index]:
+                row[column] = value

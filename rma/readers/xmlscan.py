@@ -389,6 +389,39 @@ def exact_extent(chunks: Iterable[bytes], budget: int = EXACT_SCAN_BUDGET
     return scan.result(), scan.budget_left
 
 
+# -- merged cells ------------------------------------------------------------------------------
+
+#: A ``<mergeCell`` element, with or without a namespace prefix (not ``<mergeCells``).
+_MERGE_CELL = re.compile(rb"<(?:[A-Za-z_][\w.\-]{0,31}:)?mergeCell(?=[\s/>])")
+_MERGE_TAIL = 48  # longer than any match: a match cut by a chunk is found in the next one
+
+
+class MergeCount:
+    """How many merged ranges a worksheet declares, counted in its bytes: calamine parses
+    them all when it opens the sheet, and python-calamine hands them to Python as ~280 bytes
+    of tuples each, so their number is checked first. Counting raw bytes (a comment too)
+    errs on the strict side."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._carry = b""
+
+    def feed(self, chunk: bytes) -> None:
+        data = self._carry + chunk
+        # a match holds a single '<': cut before the last '<' near the end (it may open a
+        # match the next chunk completes), else keep nothing
+        last = data.rfind(b"<", max(len(data) - _MERGE_TAIL, 0))
+        cut = last if last >= 0 else len(data)
+        if b"mergeCell" in data:  # most chunks hold none: a byte search, not the regex
+            self.count += len(_MERGE_CELL.findall(data, 0, cut))
+        self._carry = data[cut:]
+
+    def result(self) -> int:
+        count = self.count + len(_MERGE_CELL.findall(self._carry))
+        self.count, self._carry = count, b""
+        return count
+
+
 # -- which part is which sheet -----------------------------------------------------------------
 
 _SHEET_TAG = re.compile(rb"<(?:[^\s/>:\"']+:)?sheet(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")

@@ -33,6 +33,14 @@ def escape_formula(value: Any) -> Any:
     return value
 
 
+def unescape_formula(value: Any) -> Any:
+    """The value before ``escape_formula``: a report sent back must not gain a ``'``."""
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(
+            FORMULA_PREFIXES):
+        return value[1:]
+    return value
+
+
 def xml_safe(text: str) -> str:
     """Replace characters that cannot be stored in an .xlsx with U+FFFD."""
     return _XML_ILLEGAL.sub("\ufffd", text)

@@ -1,32 +1,23 @@
-"""The sample inbox shipped in the repository, run exactly as the Quick start runs it."""
+"""The sample inbox, run exactly as the Quick start runs it (``rma demo``): in a folder of its
+own, so no test depends on what the working tree's ``inbox/`` holds."""
 
 from __future__ import annotations
 
-import shutil
+import json
 from pathlib import Path
 
 import pytest
 
 from rma.cli import main
 
-ROOT = Path(__file__).resolve().parents[2]
-
 pytestmark = pytest.mark.prefect
 
 
 def test_the_quick_start_sample_posts_and_reports_as_documented(
-        prefect_api, tmp_path, monkeypatch, capsys, sqlite_url):
-    shutil.copytree(ROOT / "inbox", tmp_path / "inbox")
-    shutil.copytree(ROOT / "sample", tmp_path / "sample")
+        prefect_api, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("RMA_DATABASE_URL", sqlite_url)
-    for argv in (["db", "upgrade"], ["accounts", "import", "sample/accounts.csv"],
-                 ["codes", "import", "sample/codes.csv"]):
-        assert main(argv) == 0
-    capsys.readouterr()
-    assert main(["run-inbox", "--json"]) == 0
-    import json
-
+    monkeypatch.setenv("RMA_DATABASE_URL", "postgresql://must-not-be-used.invalid/claims")
+    assert main(["demo", "--json"]) == 0
     batches = {Path(b["source"]).parent.name: b
                for b in json.loads(capsys.readouterr().out)["batches"]}
     distributor, installer = batches["D-001"], batches["I-007"]
@@ -44,7 +35,25 @@ def test_the_quick_start_sample_posts_and_reports_as_documented(
     assert {w["code"] for w in form["warnings"]} == {"IGNORED_ATTACHMENT"}
     for batch in (distributor, installer, form):
         assert Path(batch["reports"]["xlsx"]).is_file()
-    assert not any((tmp_path / "inbox").rglob("*.*"))
-    assert len(list((tmp_path / "archive").rglob("*.*"))) == 3
-    [reply] = (tmp_path / "outbox").glob("*.eml")
+    demo = tmp_path / "demo"
+    assert not any((demo / "inbox").rglob("*.*"))
+    assert len(list((demo / "archive").rglob("*.*"))) == 3
+    assert (demo / "rma.db").is_file() and not (tmp_path / "rma.db").exists()
+    [reply] = (demo / "outbox").glob("*.eml")
     assert "In-Reply-To: <sd-2001@solar-distribution.example>" in reply.read_text()
+
+
+def test_the_demo_gives_the_same_answer_every_time_and_keeps_to_its_own_folder(
+        prefect_api, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    counts = []
+    for _ in range(2):
+        assert main(["demo", "--json"]) == 0
+        counts.append(sorted((b["source"], b["claims_accepted"], b["claims_rejected"])
+                             for b in json.loads(capsys.readouterr().out)["batches"]))
+    assert counts[0] == counts[1] and len(counts[0]) == 3
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "keep.txt").write_text("not the demo's")
+    assert main(["demo", "--dir", "mine"]) == 2
+    assert "not made by `rma demo`" in capsys.readouterr().err
+    assert (tmp_path / "mine" / "keep.txt").read_text() == "not the demo's"

@@ -11,7 +11,9 @@ from openpyxl import load_workbook
 import rma.reports as reports
 import rma.reports.xlsx as xlsx_report
 from rma.batch import SheetData
+from rma.reasons import Reason
 from rma.reports import CSV_COLUMNS, ReportInput, issue_table, summary_markdown, write_reports
+from rma.reports.summary import HOW_TO_FIX
 from rma.reports.xlsx import COMMENT_AUTHOR
 
 HEADERS = ["Claim No", "SN", "Fault", "Installed", "Phone", "Country", "Foo"]
@@ -109,39 +111,44 @@ def test_files_are_written_atomically_into_a_new_folder(tmp_path: Path, written)
 
 def test_rejections_sheet_layout(written) -> None:
     wb = load_workbook(written["xlsx"])
-    assert wb.sheetnames == ["Rejections", "Summary"]
+    assert wb.sheetnames == ["Rejections", "Summary", "Accepted with warnings"]
     ws = wb["Rejections"]
-    assert [c.value for c in ws[1]] == ["Row", *HEADERS, "Errors"]
-    assert [c.value for c in ws["A"][1:]] == [5, 6, 7, 9]  # row 8 is accepted, no warning
-    assert ws.freeze_panes == "B2"
-    assert ws.auto_filter.ref == "A1:I5"
-    assert ws.column_dimensions["I"].width >= 30
+    assert [c.value for c in ws[1]] == ["Row", "Errors", *HEADERS]
+    assert [c.value for c in ws["A"][1:]] == [5, 6, 9]  # every row of the rejected claims
+    assert ws.freeze_panes == "C2"
+    assert ws.auto_filter.ref == "A1:I4"
+    assert ws.column_dimensions["B"].width >= 30
+    warned = wb["Accepted with warnings"]
+    assert [c.value for c in warned[1]] == ["Row", "Warnings", *HEADERS]
+    assert [c.value for c in warned["A"][1:]] == [7]  # row 8 is accepted, no warning
 
 
 def test_errors_column_in_plain_words(written) -> None:
-    rows = _rows_by_number(load_workbook(written["xlsx"])["Rejections"])
+    wb = load_workbook(written["xlsx"])
+    rows = _rows_by_number(wb["Rejections"])
     assert rows[5]["Errors"].value == (
-        "Fault description: Control characters are not allowed.; "
+        "Fault description: Control characters are not allowed.\n"
         "Installation date: 03/04/2025 is ambiguous; use YYYY-MM-DD."
     )
     assert rows[6]["Errors"].value == "Rejected with the rest of claim C-1 (see row 5)"
-    assert rows[7]["Errors"].value == (
+    assert _rows_by_number(wb["Accepted with warnings"])[7]["Warnings"].value == (
         "Warning – Recipient phone: The phone was a number; leading zero lost?"
     )
     assert rows[9]["Errors"].value == (
-        "Installers below Gold need an RMA code.; "
-        "Serial number: '@SUM(A1)' is not a serial number.; "
+        "Installers below Gold need an RMA code.\n"
+        "Serial number: '@SUM(A1)' is not a serial number.\n"
         "Recipient name: This field is required and was left blank."
     )
 
 
 def test_bad_cells_are_red_with_a_comment_and_warnings_yellow(written) -> None:
-    rows = _rows_by_number(load_workbook(written["xlsx"])["Rejections"])
+    wb = load_workbook(written["xlsx"])
+    rows = _rows_by_number(wb["Rejections"])
     installed = rows[5]["Installed"]
     assert installed.fill.fgColor.rgb.endswith("FFC7CE")
     assert installed.comment.text == "03/04/2025 is ambiguous; use YYYY-MM-DD."
     assert installed.comment.author == COMMENT_AUTHOR
-    phone = rows[7]["Phone"]
+    phone = _rows_by_number(wb["Accepted with warnings"])[7]["Phone"]
     assert phone.fill.fgColor.rgb.endswith("FFEB9C")
     assert phone.comment.text.startswith("Warning – ")
     assert phone.value == 30123456  # numbers echoed as numbers
@@ -185,8 +192,8 @@ def test_summary_sheet(written) -> None:
     flat = [v for r in cells for v in r if v is not None]
     assert "File-level notes" in flat
     assert [v for v in flat if str(v).startswith("RMA-")] == ["RMA-2026-000001", "RMA-2026-000002"]
-    note = next(r for r in cells if r[2] == "UNKNOWN_COLUMN")
-    assert note[:2] == [4, "Foo"]
+    note = next(r for r in cells if r[0] == "UNKNOWN_COLUMN" and r[1] == "Warning" and r[2] == 4)
+    assert note[3] == "Foo"
 
 
 def test_csv_columns_rows_bom_and_escaping(written) -> None:
@@ -318,3 +325,45 @@ def test_a_message_that_names_its_column_is_not_prefixed_twice(tmp_path: Path) -
     paths = write_reports(_report(issues=issues, rejected_rows=[7]), tmp_path, "p")
     rows = _rows_by_number(load_workbook(paths["xlsx"])["Rejections"])
     assert rows[7]["Errors"].value == "Recipient phone is not a phone number."
+
+
+def test_errors_and_long_text_wrap_in_rows_made_tall_enough_for_them(written) -> None:
+    ws = load_workbook(written["xlsx"])["Rejections"]
+    errors = ws["B2"]  # row 5: two problems, a line each
+    assert (errors.alignment.wrap_text, errors.alignment.vertical) == (True, "top")
+    assert ws.row_dimensions[2].height >= 2 * 15
+    fault = ws["E2"]  # the 42-character formula: longer than a column is wide
+    assert ws.column_dimensions["E"].width < len(HYPERLINK) + 2
+    assert fault.alignment.wrap_text and fault.fill.fgColor.rgb.endswith("FFC7CE")
+    assert ws.row_dimensions[3].height is None  # row 6: one line, the default height
+    assert ws["C3"].alignment.vertical == "top"
+
+
+def test_the_sheets_print_landscape_with_the_header_on_every_page(written) -> None:
+    wb = load_workbook(written["xlsx"])
+    ws = wb["Rejections"]
+    assert ws.page_setup.orientation == "landscape" and ws.sheet_properties.pageSetUpPr.fitToPage
+    assert (ws.page_setup.fitToWidth or 1, ws.page_setup.fitToHeight) == (1, 0)
+    assert ws.print_title_rows == "$1:$1" and ws.print_title_cols is None
+    assert wb["Summary"].page_setup.orientation == "landscape"
+
+
+def test_a_sheet_too_wide_for_one_page_prints_across_pages_each_with_row_and_errors(
+        tmp_path: Path) -> None:
+    headers = [f"Column {n}" for n in range(30)]
+    sent = pd.DataFrame([["x" * 20] * 30], index=[2], columns=headers, dtype=object)
+    sheet = SheetData(Path("wide.xlsx"), "Claims", 1, sent, {"Column 0": "serial_number"})
+    issues = pd.DataFrame([(2, "serial_number", "INVALID_SERIAL_NUMBER", "bad", None)],
+                          columns=["row", "column", "code", "message", "value"])
+    report = _report(sheet=sheet, issues=issues, rejected_rows=[2], claim_of_row={})
+    ws = load_workbook(write_reports(report, tmp_path, "wide")["xlsx"])["Rejections"]
+    assert ws.page_setup.fitToWidth > 1 and ws.print_title_cols == "$A:$B"
+
+
+def test_the_summary_says_how_to_fix_each_reason_and_how_to_send_the_rows_back(written) -> None:
+    cells = [[c.value for c in row] for row in load_workbook(written["xlsx"])["Summary"].rows]
+    assert ["Code", "Kind", "Issues", "Claims", "Meaning", "How to fix"] in cells
+    date = next(r for r in cells if r[0] == "INVALID_DATE")
+    assert date[5] == HOW_TO_FIX[Reason.INVALID_DATE]
+    flat = [v for r in cells for v in r if v is not None]
+    assert xlsx_report.SEND_BACK in flat and xlsx_report.WARNED_ROWS in flat

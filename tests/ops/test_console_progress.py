@@ -5,6 +5,7 @@ or a pipe, nothing with --json; and the one structured log line per batch of the
 from __future__ import annotations
 
 import json
+import mailbox
 import os
 import pty
 import re
@@ -21,6 +22,7 @@ from rma.results import BatchResult
 from rma.runlog import batch_line, logfmt
 from tests.e2e.conftest import RMA
 from tests.factories import valid_claim, write_csv
+from tests.mailfactory import form_body, mail
 from tests.ops.conftest import prefect_run_log
 
 pytestmark = [pytest.mark.ops, pytest.mark.prefect]
@@ -29,6 +31,9 @@ SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 PLAIN = re.compile(r"^\[(\d+)/(\d+)\] (\S+): (posted, \d+ accepted, \d+ rejected|failed \(\w+\))"
                    r" \(\d+\.\d s\)$")
+COUNT = re.compile(r"^\[(\d+)/(\d+)\] ")
+JSON_KEYS = {"batch_id", "source", "account_id", "status", "claims_accepted", "claims_rejected",
+             "claim_ids", "rejections", "warnings", "reports", "error"}
 LOGFMT = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
 
 
@@ -67,6 +72,42 @@ def test_json_output_has_no_progress_and_rma_progress_off_silences_it(cli, workd
     assert quiet.code == 0 and quiet.err == ""
     monkeypatch.setenv("RMA_PROGRESS", "sometimes")
     assert cli("run-inbox").code == 2
+
+
+@SQLITE_ONLY
+def test_the_counter_counts_the_files_and_the_mail_of_a_run_as_one_total(cli, workdir):
+    files(workdir / "inbox" / "D-001", 2)
+    box = mailbox.Maildir(workdir / "inbox" / "mail", create=True)
+    box.add(mailbox.MaildirMessage(mail(sender="claims@dist.example",
+                                        body=form_body({"SN": "SNMAILED01"}))))
+    run = cli("run-inbox")
+    assert run.code == 0, run.err
+    counts = [COUNT.match(line) for line in run.err.strip().splitlines()]
+    assert all(counts), run.err
+    assert [m.groups() for m in counts] == [("1", "3"), ("2", "3"), ("3", "3")], run.err
+
+
+@SQLITE_ONLY
+def test_the_closing_line_of_a_batch_names_the_reasons_its_claims_were_rejected_for(
+        cli, workdir):
+    sent = write_csv(workdir / "march.csv", [
+        valid_claim(),
+        valid_claim(serial_number="SNTWICE001"),          # DUPLICATE_SN_IN_BATCH, both
+        valid_claim(serial_number="SNTWICE001"),
+        valid_claim(recipient_email="anna(at)example"),   # INVALID_EMAIL
+        valid_claim(fault_date="03/04/2025"),             # INVALID_DATE
+        valid_claim(), valid_claim(),
+    ])
+    run = cli("ingest", str(sent), "--account", "D-001")
+    assert run.code == 0, run.err
+    assert (f"{sent} (D-001): 3 accepted, 4 rejected: 2 DUPLICATE_SN_IN_BATCH, "
+            "1 INVALID_EMAIL, 1 INVALID_DATE [") in run.out, run.out
+    assert "1 batch(es): 3 claims accepted, 4 rejected, 0 batch(es) failed." in run.out
+    (workdir / "again.csv").write_bytes(sent.read_bytes() + b"\r\n")
+    [batch] = cli("ingest", str(workdir / "again.csv"), "--account", "D-001", "--json"
+                  ).json()["batches"]
+    assert set(batch) == JSON_KEYS  # the JSON document is what it was: no reasons line in it
+    assert "DUPLICATE_SN_IN_BATCH," not in json.dumps(batch)
 
 
 def run_in_terminal(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 180

@@ -229,7 +229,7 @@ def serial_lists(draw, pool: tuple[str, ...] = ()) -> SerialList:
 #: others that most batches hold no SN twice.
 SN_POOL = ("SN100001", "SN100002", "SN100003", "SN100004", OPEN_SERIAL,
            *(f"SN2000{n:02d}" for n in range(40)))
-REFS = (None, None, "C-1", "C-2", "C-3", " C-1 ", "c-1", POSTED_REF, "C:C-1")
+REFS = (None, None, "C-1", "C-2", "C-3", " C-1 ", "c-1", POSTED_REF, "C:C-1", "\uff23\u20101")
 COUNTRIES = ("DE", "de", "Germany", "DEU", "Deutschland", "AT", "Österreich")
 PHONES = ("+49 30 1234567", "0049 30 1234567", "+49 (30) 123-4567", "+4930123456", "030 1234567")
 EMAILS = (None, "anna.mueller@example.com", "A.Müller@example.de")

@@ -10,6 +10,7 @@ import faulthandler
 import os
 import signal
 import time
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -183,7 +184,8 @@ def seed_database(folder: Path) -> Path:
 def claim_groups(rows: pd.DataFrame, origin: str | None,
                  registry: pd.DataFrame = rules.DEFAULT_ACCOUNTS) -> dict[tuple, list[int]]:
     """The claims of a batch by SPEC §3, worked out here rather than by the pipeline: rows
-    of one account sharing a claim_ref are one claim, a row without one is a claim alone.
+    of one account sharing a claim_ref are one claim, a row without one is a claim alone;
+    refs that read alike (case, width, dashes, spacing: issue 12) are one ref.
     ``rows`` are the normalised rows (text as the format step reads the cells)."""
     by_fold = {str(a).casefold(): a for a in registry["account_id"]}
     groups: dict[tuple, list[int]] = {}
@@ -195,9 +197,15 @@ def claim_groups(rows: pd.DataFrame, origin: str | None,
             who = ""
         else:
             who = by_fold.get(str(account).casefold(), account)
-        key = ("ref", who, ref) if ref is not None else ("row", row)
+        key = ("ref", who, _as_read(ref)) if ref is not None else ("row", row)
         groups.setdefault(key, []).append(int(row))
     return groups
+
+
+def _as_read(ref: str) -> str:
+    """A claim_ref as a person reads it: the generated refs need no more than this."""
+    text = unicodedata.normalize("NFKC", ref).replace("\u2010", "-").casefold()
+    return " ".join(text.split())
 
 
 @dataclass

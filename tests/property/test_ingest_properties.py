@@ -305,14 +305,14 @@ def assert_xlsx_report_matches_file(report: Path, seen: FileAsSeen, file: ClaimF
         table = workbook.get_sheet_by_name(REJECTIONS_SHEET).to_python(skip_empty_area=False)
     table = [[None if v == "" else v for v in row] for row in table]
     head, body = table[0], table[1:]
-    assert head[0] == "Row" and head[-1] == "Errors", head
+    assert head[:2] == ["Row", "Errors"], head
     header_at = {header_text(h): i for i, h in enumerate(file.headers)}
     shown = set()
     for line in body:
         row = int(line[0])
         shown.add(row)
         assert not seen.blank(row), f"Rejections sheet row {row} is blank in the file"
-        for header, value in zip(head[1:-1], line[1:-1], strict=True):
+        for header, value in zip(head[2:], line[2:], strict=True):
             expected = xlsx_value(seen.cell(row, header_at[header]))
             assert xml_text(value) == xml_text(expected), (
                 f"Rejections sheet, row {row}, column {header}: {value!r}, "

@@ -260,6 +260,28 @@ def test_an_account_already_locked_gets_even_a_valid_code_locked():
     assert rejected(decision)
 
 
+def test_an_account_with_a_stored_lock_gets_a_valid_code_locked_with_no_recent_attempts():
+    ref = reference(codes=CODES, invalid_attempts={"I-OTHER": 0},
+                    code_locked=frozenset({"I-OTHER"}))
+    decision = run(frame(claim(rma_code="K7QXP3MZ")), origin="I-OTHER", ref=ref)
+    assert codes_of(decision) == {"CODE_LOCKED"}
+    assert rejected(decision)
+
+
+def test_the_accounts_a_batch_locks_are_those_reaching_the_limit_not_yet_locked():
+    import pandas as pd
+
+    from rma.domain.codes import reaching_lockout
+
+    attempts = pd.DataFrame({
+        "account_id": ["A", "A", "B", "C", "C", "D"],
+        "outcome": ["CODE_INVALID", "CODE_INVALID", "CODE_INVALID", "CODE_INVALID",
+                    "CODE_LOCKED", "CODE_INVALID"]})
+    prior = {"A": 3, "B": 3, "C": 4, "D": 9}
+    assert reaching_lockout(attempts, prior, frozenset({"D"}), 5) == ["A", "C"]
+    assert reaching_lockout(attempts.iloc[:0], prior, frozenset(), 5) == []
+
+
 def test_four_invalid_attempts_do_not_lock_a_valid_code():
     decision = decide_for(claim(rma_code="K7QXP3MZ"), invalid_attempts={"I-OTHER": 4})
     assert "CODE_LOCKED" not in codes_of(decision)

@@ -109,3 +109,16 @@ def test_sheet_names_map_to_parts_as_calamine_resolves_them():
     assert sheet_parts(workbook, rels) == {"A & B": "xl/worksheets/sheet1.xml",
                                            "x\ny": "xl/worksheets/s2.xml",
                                            "C": "xl/worksheets/s3.xml"}
+
+
+@pytest.mark.parametrize("size", [1, 5, 17, 64, 1 << 20])
+def test_merged_ranges_are_counted_however_the_part_is_cut_into_chunks(size):
+    from rma.readers.xmlscan import MergeCount
+
+    data = _sheet("") + (b"<mergeCells count=\"3\"><mergeCell ref=\"A2:A3\"/>"
+                         b"<x:mergeCell ref=\"B2:B3\"></x:mergeCell><mergeCell\nref=\"C2:C3\"/>"
+                         b"<mergeCellsX/><mergeCells/></mergeCells>")
+    count = MergeCount()
+    for start in range(0, len(data), size):
+        count.feed(data[start:start + size])
+    assert count.result() == 3
