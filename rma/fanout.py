@@ -20,7 +20,9 @@ import sqlalchemy as sa
 
 from rma.db import tables as t
 from rma.inbox import WaitingFile
+from rma.names import bounded_name
 from rma.reasons import Reason
+from rma.reports import REPORT_SUFFIXES, report_stem
 from rma.results import BatchResult
 from rma.service import file_sha256
 
@@ -165,9 +167,10 @@ def _posted(d: Dispatched, batch: dict, detail: tuple[list[str], list[dict]],
                   for i in issues if i["severity"] == "error"]
     warnings = [{k: i[k] for k in ("row", "code", "column", "message")}
                 for i in issues if i["severity"] == "warning"]
-    stem = f"{d.item.path.stem}.{(d.sha256 or '')[:12]}.rejections"
-    reports = {kind: str(reports_dir / f"{stem}.{kind}") for kind in ("xlsx", "csv")
-               if (reports_dir / f"{stem}.{kind}").is_file()}
+    stem = report_stem(d.item.path.stem, d.sha256 or "")
+    reports = {kind: str(reports_dir / f"{stem}{suffix}")
+               for kind, suffix in REPORT_SUFFIXES.items()
+               if (reports_dir / f"{stem}{suffix}").is_file()}
     return BatchResult(source=d.source, status="posted", account_id=batch["account_id"],
                        batch_id=batch["batch_id"], claims_accepted=batch["claims_accepted"],
                        claims_rejected=batch["claims_rejected"], claim_ids=claim_ids,
@@ -203,8 +206,9 @@ def quarantine_note(item: WaitingFile, quarantine_root: Path, since: dt.datetime
     folder = quarantine_root / item.account_id
     if not folder.is_dir():
         return None
-    name = re.compile(re.escape(item.path.stem) + r"(\.\d+)?" + re.escape(item.path.suffix)
-                      + r"\.error\.txt")
+    suffix = item.path.suffix
+    stem = bounded_name(item.path.stem, suffix).removesuffix(suffix)  # as free_name made it
+    name = re.compile(re.escape(stem) + r"(\.\d+)?" + re.escape(suffix) + r"\.error\.txt")
     cutoff = since.timestamp() - CLOCK_SKEW_SECONDS
     notes = [p for p in folder.iterdir()
              if name.fullmatch(p.name) and p.stat().st_mtime >= cutoff]

@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from rma.names import free_name
 from rma.readers.messages import display_name, display_text
 from rma.readers.source import FileState, kind_of
 from rma.reasons import Reason
@@ -196,16 +197,6 @@ def account_folder_of(path: Path, inbox: Path) -> str | None:
     return relative.parts[0]
 
 
-def _free_name(target: Path) -> Path:
-    if not os.path.lexists(target):  # a dangling link there is taken too: never replace it
-        return target
-    for n in range(2, 10_000):
-        candidate = target.with_name(f"{target.stem}.{n}{target.suffix}")
-        if not os.path.lexists(candidate):
-            return candidate
-    raise FileExistsError(target)
-
-
 class FileChanged(OSError):
     """A drop-folder file is no longer the one that was listed and read: it is not moved."""
 
@@ -229,7 +220,7 @@ def _still_as_listed(item: WaitingFile) -> None:
 def _move(path: Path, target: Path) -> Path:
     """``shutil.move`` renames (a link moves as the link itself; across file systems it is
     made again as a link, and a file's content is copied)."""
-    target = _free_name(target)
+    target = free_name(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     return Path(shutil.move(str(path), target))
 
@@ -372,7 +363,7 @@ def settle_mail(item: WaitingMail, status: str, error: dict[str, str] | None,
         note = f"{error.get('code')}: {error.get('message', '')}\n"
     else:
         return None
-    target = _free_name(target)
+    target = free_name(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         moved = Path(shutil.move(str(item.path), target))

@@ -23,12 +23,14 @@ import sqlalchemy as sa
 from rma.config import Settings
 from rma.db.repository import ClaimsRepository
 from rma.inbox import QUARANTINE_CODES
-from rma.inbox import _free_name as free_name  # noqa: PLC2701 - until one name helper
 from rma.mail.outbox import write_to_outbox
 from rma.mail.reply import batch_summary_text, build_drop_folder_mail
+from rma.names import bounded_name, free_name
 from rma.results import BatchResult
 
 log = logging.getLogger("rma.returns")
+
+SUMMARY_SUFFIX = ".summary.txt"
 
 
 @dataclass
@@ -78,9 +80,12 @@ def _return_files(result: BatchResult, folder: Path) -> list[Path]:
     for path in reports.values():
         written.append(Path(shutil.copyfile(path, free_name(folder / Path(path).name))))
     xlsx = reports.get("xlsx")
-    stem = Path(xlsx).name.removesuffix(".rejections.xlsx") if xlsx else \
-        f"{Path(result.source).name}.{result.batch_id or result.status}"
-    summary = free_name(folder / f"{stem}.summary.txt")
+    # beside its report, or the file's name (cut to fit, rma.names) and the batch that tells
+    # two uploads of one name apart
+    name = Path(xlsx).name.removesuffix(".rejections.xlsx") + SUMMARY_SUFFIX if xlsx else \
+        bounded_name(Path(result.source).name,
+                     f".{result.batch_id or result.status}{SUMMARY_SUFFIX}")
+    summary = free_name(folder / name, SUMMARY_SUFFIX)
     summary.write_text(batch_summary_text(result), encoding="utf-8")
     written.append(summary)
     return written

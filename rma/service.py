@@ -30,7 +30,13 @@ from rma.readers import read_batch, unreadable
 from rma.readers.messages import display_name
 from rma.readers.source import FileState, sha256_regular
 from rma.reasons import Reason, is_warning
-from rma.reports import ReportInput, issue_table, summary_markdown, write_reports
+from rma.reports import (
+    ReportInput,
+    issue_table,
+    report_stem,
+    summary_markdown,
+    write_reports,
+)
 from rma.results import BatchResult
 
 #: code guessing and lock-outs (SPEC §4); Prefect picks it up as an extra logger
@@ -127,7 +133,7 @@ def post_checked(sheet: SheetData, rows: pd.DataFrame, format_issues: pd.DataFra
         batch_id = new_batch_id()
         claim_ids = repo.allocate_claim_ids(now.year, decision.claims_accepted)
         report = _report_input(sheet, decision, claim_ids, batch_id, origin.account_id)
-        reports = _write_reports(report, reports_dir, f"{sheet.source.stem}.{sha[:12]}") \
+        reports = _write_reports(report, reports_dir, report_stem(sheet.source.stem, sha)) \
             if len(decision.issues) else {}
         post_decision(repo, decision, claim_ids, sheet, batch_id, source, origin.account_id,
                       sha, now)

@@ -43,6 +43,7 @@ from html.parser import HTMLParser
 
 from rma.errors import BatchError
 from rma.mail.forms import has_form_labels
+from rma.names import bounded_name
 
 MAX_FILENAME = 120
 _MAX_DEPTH = 20
@@ -303,7 +304,8 @@ def safe_filename(name: str, n: int) -> str:
     if stem.lower() in _WINDOWS_RESERVED:
         stem = "_" + stem
     suffix = f".{ext}" if ext else ""
-    return stem[: MAX_FILENAME - len(suffix)].rstrip(" .") + suffix
+    # at most MAX_FILENAME characters to read, and MAX_NAME_BYTES on disk (rma.names)
+    return bounded_name(stem[: MAX_FILENAME - len(suffix)].rstrip(" ."), suffix)
 
 
 # ---------------------------------------------------------------------------- headers

@@ -41,6 +41,7 @@ from email.utils import getaddresses, parseaddr
 from pathlib import Path
 
 from rma.mail.smtp import SmtpTarget, open_connection
+from rma.names import free_name
 
 try:  # POSIX; elsewhere runs are not guarded against overlapping
     import fcntl
@@ -48,6 +49,7 @@ except ImportError:  # pragma: no cover
     fcntl = None  # type: ignore[assignment]
 
 SENDING = ".sending"
+EML = ".eml"
 #: the server refused one message (the connection itself is fine)
 _REFUSED = (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused,
             smtplib.SMTPNotSupportedError, ValueError)
@@ -94,7 +96,7 @@ def write_to_outbox(message: EmailMessage, outbox: Path) -> Path:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        target = _free(outbox / f"{name}.eml")
+        target = free_name(outbox / f"{name}{EML}", EML)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -202,7 +204,7 @@ def _envelope(raw: bytes) -> tuple[str, list[str], bytes]:
 def _move_to_sent(sending: Path, name: str, outbox: Path) -> Path:
     day = outbox / "sent" / dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
     day.mkdir(parents=True, exist_ok=True)
-    target = _free(day / name)
+    target = free_name(day / name, EML)
     os.replace(sending, target)
     return target
 
@@ -214,7 +216,7 @@ def _park_interrupted(outbox: Path) -> list[Path]:
             continue
         unsure = outbox / "unsure"
         unsure.mkdir(exist_ok=True)
-        target = _free(unsure / path.name)
+        target = free_name(unsure / path.name, EML + SENDING)
         os.replace(path, target)
         parked.append(target)
     return parked
@@ -235,21 +237,6 @@ def _run_lock(outbox: Path) -> Iterator[bool]:
             yield True
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
-def _free(path: Path) -> Path:
-    """``path``, or ``path`` with ``-2``, ``-3``... before its suffix when taken."""
-    if not path.exists():
-        return path
-    suffix = next((s for s in (".eml" + SENDING, ".eml") if path.name.endswith(s)),
-                  path.suffix)
-    base = path.name[: len(path.name) - len(suffix)] if suffix else path.name
-    n = 2
-    while True:
-        candidate = path.with_name(f"{base}-{n}{suffix}")
-        if not candidate.exists():
-            return candidate
-        n += 1
 
 
 def _safe(message_id: str) -> str:

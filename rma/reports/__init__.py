@@ -12,6 +12,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
+from rma.names import MAX_NAME_BYTES, bounded_name
 from rma.reports.csv import CSV_COLUMNS, write_csv
 from rma.reports.escape import escape_formula
 from rma.reports.summary import IssueLine, ReportInput, issue_lines, issue_table, summary_markdown
@@ -28,16 +29,31 @@ __all__ = [
     "escape_formula",
     "issue_lines",
     "issue_table",
+    "report_stem",
     "summary_markdown",
     "write_reports",
 ]
 
 
+#: what follows a report's stem; the longest one bounds the stem (``report_stem``)
+REPORT_SUFFIXES = {kind: f".rejections.{kind}" for kind in ("xlsx", "csv")}
+_LONGEST_SUFFIX = max(len(s) for s in REPORT_SUFFIXES.values())
+
+
+def report_stem(file_stem: str, sha256: str) -> str:
+    """The stem of a file's reports: its own stem, cut so that every report name fits in
+    ``MAX_NAME_BYTES`` (``rma.names``), then the start of its SHA-256, which tells two files
+    of one name apart and is never cut."""
+    return bounded_name(file_stem, f".{sha256[:12]}", MAX_NAME_BYTES - _LONGEST_SUFFIX)
+
+
 def write_reports(report: ReportInput, out_dir: Path, stem: str) -> dict[str, Path]:
-    """Write <stem>.rejections.xlsx and <stem>.rejections.csv into out_dir."""
+    """Write <stem>.rejections.xlsx and <stem>.rejections.csv into out_dir (a stem made by
+    ``report_stem``)."""
     name = Path(stem).name  # never let a stem point outside out_dir
     if not name or name in {".", ".."}:
         raise ValueError(f"unusable report file stem: {stem!r}")
+    name = bounded_name(name, "", MAX_NAME_BYTES - _LONGEST_SUFFIX)  # any other stem: fits
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     lines = issue_lines(report)
@@ -47,7 +63,8 @@ def write_reports(report: ReportInput, out_dir: Path, stem: str) -> dict[str, Pa
     }
     paths = {}
     for kind, writer in writers.items():
-        paths[kind] = _write_atomically(out_dir / f"{name}.rejections.{kind}", report, writer)
+        paths[kind] = _write_atomically(out_dir / f"{name}{REPORT_SUFFIXES[kind]}", report,
+                                        writer)
     return paths
 
 

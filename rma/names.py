@@ -1,0 +1,82 @@
+"""Names of the files we make from a submitter's file name (reports, archive, quarantine,
+returns, outbox, attachments): bounded in bytes, and never a name that is already taken.
+
+A file system limits one name to 255 bytes (ext4, XFS, btrfs: ``NAME_MAX``), and a name of
+75 CJK characters is already 225 of them: the report ``<name>.<hash>.rejections.xlsx`` of
+such a file could not be written, every night. So every name derived from a submitter's is
+cut to ``MAX_NAME_BYTES`` (UTF-8 as the file system stores it, at a character boundary),
+keeping whole what tells names apart (the hash, the extension); the room left below
+``NAME_MAX`` is for what is added to a name later: ``.2`` from ``free_name``, the
+``.error.txt`` beside a quarantined file, ``.sending`` in the outbox, the
+``.<name>.XXXXXXXX.tmp`` of an atomic write.
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from pathlib import Path
+
+#: bytes in one file name on the file systems we run on
+NAME_MAX = 255
+#: a derived name is at most this long (see the module docstring for the room left)
+MAX_NAME_BYTES = 200
+#: ``free_name``'s ``.2`` ... ``.9999``: numbered names may take this much more
+_COUNTER_BYTES = len(".9999")
+_MAX_NUMBERED = 10_000
+
+
+def name_bytes(text: str) -> int:
+    """The length of ``text`` as a file name on disk (undecodable bytes count as one each)."""
+    return len(os.fsencode(text))
+
+
+def utf8_prefix(text: str, limit: int) -> str:
+    """The longest start of ``text`` that is at most ``limit`` bytes on disk, never cutting a
+    character in half, nor a combining accent off its letter."""
+    if name_bytes(text) <= limit:
+        return text
+    used, end = 0, 0
+    for i, ch in enumerate(text):
+        used += name_bytes(ch)
+        if used > limit:
+            break
+        end = i + 1
+    while 0 < end < len(text) and unicodedata.combining(text[end]):
+        end -= 1  # the letter goes with its accents
+    return text[:end]
+
+
+def bounded_name(stem: str, suffix: str = "", limit: int = MAX_NAME_BYTES) -> str:
+    """``stem + suffix`` in at most ``limit`` bytes: the stem is cut, the suffix (the hash, the
+    extension: what tells two names apart) is kept whole. A cut stem loses trailing spaces
+    and dots (Windows drops them, and ``a..xlsx`` reads badly)."""
+    room = limit - name_bytes(suffix)
+    if room < 1:
+        raise ValueError(f"a suffix of {name_bytes(suffix)} bytes leaves no room for a name")
+    cut = utf8_prefix(stem, room)
+    if cut != stem:
+        cut = cut.rstrip(" .") or cut
+    return cut + suffix
+
+
+def free_name(target: Path, suffix: str | None = None) -> Path:
+    """``target`` with its name bounded (``bounded_name``), or numbered ``<stem>.2<suffix>``,
+    ``.3`` ... when a name is taken. ``suffix`` is what the number goes before (default: the
+    last extension). A dangling link counts as taken (``lexists``): a link there is never
+    replaced, nor written through."""
+    name = target.name
+    suffix = target.suffix if suffix is None else suffix
+    if not name.endswith(suffix) or name == suffix:
+        suffix = ""
+    stem = name[: len(name) - len(suffix)] if suffix else name
+    first = target.with_name(bounded_name(stem, suffix))
+    if not os.path.lexists(first):
+        return first
+    stem = first.name[: len(first.name) - len(suffix)] if suffix else first.name
+    for n in range(2, _MAX_NUMBERED):
+        candidate = target.with_name(bounded_name(stem, f".{n}{suffix}",
+                                                  MAX_NAME_BYTES + _COUNTER_BYTES))
+        if not os.path.lexists(candidate):
+            return candidate
+    raise FileExistsError(target)
