@@ -5,8 +5,13 @@ nothing is written anywhere but the reports and the outbox, under names of our m
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
+import pytest
+
+from rma.names import MAX_NAME_BYTES, bounded_name, free_name
+from tests.e2e.conftest import today
 from tests.factories import valid_claim, write_csv
 from tests.hostile import builders as b
 from tests.hostile.conftest import posted_rows
@@ -109,3 +114,107 @@ def test_attachment_names_are_reduced_to_safe_base_names(hostile, tmp_path):
     assert all(".." not in name and "\\" not in name and "etc" not in name for name in new)
     assert any(name.startswith("outbox/") and name.endswith(".eml") for name in new)
     assert posted_rows(hostile.url)["claims"] == 2
+
+
+# -- long names (issue 12 item 8): every name we derive from a file's name fits on disk ------
+
+#: 82 CJK characters (3 bytes each) and ".csv": 250 bytes, near ext4's 255 per name
+CJK_250 = "請求書" * 27 + "請.csv"
+#: exactly the 255 bytes a name may have
+NAME_255 = "返品" * 41 + "abcde.csv"
+NAME_MAX = 255
+
+
+def _two_claims() -> list[dict]:
+    return [valid_claim(), valid_claim(recipient_email="anna(at)example")]
+
+
+def _all_names(folder: Path) -> list[str]:
+    return [p.name for p in folder.rglob("*")]
+
+
+def _assert_fits(workdir: Path) -> None:
+    for name in _all_names(workdir):
+        assert len(name.encode("utf-8", "surrogateescape")) <= NAME_MAX, name
+
+
+@pytest.mark.prefect
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("name", [CJK_250, NAME_255], ids=["cjk-250-bytes", "255-bytes"])
+def test_a_file_with_a_name_of_up_to_255_bytes_is_processed_reported_and_archived(
+        cli, workdir, name):
+    assert len(name.encode()) in (250, 255)
+    folder = workdir / "inbox" / "D-001"
+    folder.mkdir(parents=True)
+    first = write_csv(folder / name, _two_claims()).read_bytes()
+
+    run = cli("run-inbox", "--json")
+    assert run.code == 0, run.err
+    [batch] = run.json()["batches"]
+    assert (batch["status"], batch["claims_accepted"], batch["claims_rejected"]) == \
+        ("posted", 1, 1), batch
+    sha = hashlib.sha256(first).hexdigest()[:12]
+    reports = [Path(p) for p in batch["reports"].values()]
+    assert len(reports) == 2 and all(p.is_file() for p in reports), reports
+    # the reports keep the file's hash and the start of its name, in bytes that fit
+    assert all(f".{sha}.rejections." in p.name and p.name.startswith(name[:20])
+               and len(p.name.encode()) <= MAX_NAME_BYTES for p in reports), reports
+    archived = list((workdir / "archive" / today().isoformat() / "D-001").iterdir())
+    assert [p.read_bytes() for p in archived] == [first]
+    assert archived[0].suffix == ".csv" and archived[0].name.startswith(name[:20])
+    returned = _all_names(workdir / "returns" / "D-001")
+    assert len(returned) == 3 and all(f".{sha}." in n for n in returned), returned
+    assert not any(folder.iterdir())
+
+    # the same name uploaded again: a second archive name, numbered, that fits too
+    second = write_csv(folder / name, _two_claims()).read_bytes()
+    run = cli("run-inbox", "--json")
+    assert run.code == 0, run.err
+    assert [b["status"] for b in run.json()["batches"]] == ["posted"]
+    archived = list((workdir / "archive" / today().isoformat() / "D-001").iterdir())
+    assert sorted(p.read_bytes() for p in archived) == sorted([first, second])
+    assert len(_all_names(workdir / "returns" / "D-001")) == 6
+    _assert_fits(workdir)
+
+    clean = cli("run-inbox", "--json")  # and the next night has nothing left to fail
+    assert (clean.code, clean.json()["batches"]) == (0, []), clean.err
+
+
+@pytest.mark.prefect
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_attachments_with_names_of_250_and_255_bytes_are_processed_and_reported(cli, workdir):
+    mailbox = workdir / "inbox" / "mail"
+    mailbox.mkdir(parents=True)
+    files = [write_csv(workdir / f"{n}.csv", _two_claims()).read_bytes() for n in (1, 2)]
+    (mailbox / "long.eml").write_bytes(mail(body="Claims attached.", attachments=[
+        (CJK_250, files[0], "text/csv"), (NAME_255, files[1], "text/csv")]))
+
+    run = cli("run-inbox", "--json")
+    assert run.code == 0, run.err
+    batches = run.json()["batches"]
+    assert [(b["status"], b["claims_accepted"], b["claims_rejected"]) for b in batches] == \
+        [("posted", 1, 1)] * 2, batches
+    for batch, data in zip(batches, files, strict=True):
+        sha = hashlib.sha256(data).hexdigest()[:12]
+        assert all(Path(p).is_file() and f".{sha}.rejections." in Path(p).name
+                   for p in batch["reports"].values()), batch["reports"]
+    assert [p.name for p in (workdir / "archive" / today().isoformat() / "mail").iterdir()] \
+        == ["long.eml"]
+    assert list((workdir / "outbox").glob("*.eml")), "the reply waits in the outbox"
+    _assert_fits(workdir)
+    clean = cli("run-inbox", "--json")
+    assert (clean.code, clean.json()["batches"]) == (0, []), clean.err
+
+
+@pytest.mark.parametrize("stem", ["請" * 100, "é" * 150, "x" + "e\u0301" * 80, "\U0001f600" * 70,
+                                  "x\udcff" * 150, "a " * 150])
+def test_a_bounded_name_keeps_its_suffix_whole_and_never_cuts_a_character(stem, tmp_path):
+    name = bounded_name(stem, ".0123456789ab.rejections.xlsx")
+    data = name.encode("utf-8", "surrogateescape")
+    assert len(data) <= MAX_NAME_BYTES and name.endswith(".0123456789ab.rejections.xlsx")
+    assert data.decode("utf-8", "surrogateescape") == name and stem.startswith(name[:10])
+    cut = name.removesuffix(".0123456789ab.rejections.xlsx")
+    assert stem.startswith(cut) and stem[len(cut)] != "\u0301"  # an accent stays with its e
+    taken = tmp_path / (stem[:40] + ".csv")
+    taken.write_text("")
+    assert free_name(taken).name == f"{taken.stem}.2.csv"
