@@ -24,6 +24,7 @@ from rma import inbox as drop
 from rma import progress
 from rma.chunks import is_large
 from rma.config import Settings, load_settings
+from rma.console import shown
 from rma.db.engine import ensure_ready, make_engine
 from rma.db.faults import retry_condition
 from rma.db.runs import finish_run, start_run
@@ -102,8 +103,8 @@ def ingest_small_files(paths: list[str], accounts: list[str | None], sources: li
             result = ingest_file(Path(path), Origin(account_id, source), engine, settings,
                                  Path(reports_dir), listed=state)
         except Exception as exc:
-            get_run_logger().warning("%s: %s: %s; it runs again as a task of its own", source,
-                                     type(exc).__name__, exc)
+            get_run_logger().warning("%s: %s: %s; it runs again as a task of its own",
+                                     shown(source), type(exc).__name__, shown(exc))
             results.append(None)
             continue
         publish_batch(result, source, time.monotonic() - started)
@@ -352,7 +353,7 @@ def _process_inbox(root: Path, url: str, settings: Settings) -> Batches:
     found = drop.scan(root, settings.settle_seconds)
     for item in found.unsettled:
         get_run_logger().info("%s: not settled (changed %.0f s ago; taken once unchanged for "
-                              "RMA_SETTLE_SECONDS=%d s); it waits", item.source,
+                              "RMA_SETTLE_SECONDS=%d s); it waits", shown(item.source),
                               item.quiet_seconds, settings.settle_seconds)
     mail = drop.waiting_mail(root)
     # one count for the run: the mail is expected before the first file is done, so the
@@ -389,15 +390,16 @@ def _ingest_and_settle(entries: list[drop.WaitingFile | drop.Refused], root: Pat
                         settings.beside_inbox("archive", root),
                         settings.beside_inbox("quarantine", root), today)
         except drop.FileChanged as exc:
-            get_run_logger().warning("%s", exc)
+            get_run_logger().warning("%s", shown(exc))
         except OSError as exc:  # the batch is committed; the next run archives the file
-            get_run_logger().warning("%s could not be moved: %s", item.source, exc)
+            get_run_logger().warning("%s could not be moved: %s", shown(item.source),
+                                     shown(exc))
     try:
         hand_back(results, settings.beside_inbox("returns", root),
                   settings.beside_inbox("outbox", root), engine_for(url), settings)
     except OSError as exc:  # the batches are committed; reports/ still holds every report
         get_run_logger().warning("the results could not be handed back to the submitters: "
-                                 "%s", exc)
+                                 "%s", shown(exc))
     # what was refused is for operations (rma status), not handed back: a pipe left in place
     # would be reported to the partner every night
     refused = [e for e in entries if isinstance(e, drop.Refused)]
@@ -446,7 +448,8 @@ def _run_mail(root: Path, url: str, reports: str, today: dt.date,
                              settings.beside_inbox("archive", root),
                              settings.beside_inbox("quarantine", root), today)
         except OSError as exc:
-            get_run_logger().warning("%s could not be moved: %s", item.source, exc)
+            get_run_logger().warning("%s could not be moved: %s", shown(item.source),
+                                     shown(exc))
     delivery = send_replies(str(outbox))
     if waiting or delivery["sent"] or delivery["failed"]:
         create_markdown_artifact(key="run-inbox-mail", markdown=_mail_summary(outcomes, delivery))

@@ -294,7 +294,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(status, indent=2, default=str))
     else:
-        print("\n".join(render(status)))
+        print("\n".join(render(status)))  # names in it escaped by render
     return EXIT_OK
 
 

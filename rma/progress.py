@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Protocol
 
+from rma.console import shown
+
 MODES = ("auto", "bar", "plain", "off")
 
 
@@ -102,8 +104,8 @@ class PlainDisplay:
         self.lock = threading.Lock()
 
     def _say(self, text: str) -> None:
-        with self.lock:
-            print(text, file=self.stream, flush=True)
+        with self.lock:  # a file's name may hold a line break: shown escaped
+            print(shown(text), file=self.stream, flush=True)
 
     def expect(self, items: int) -> None:
         with self.lock:
@@ -178,4 +180,5 @@ def _short(label: str, width: int = 40) -> str:
     """The end of a long path, escaped for rich markup (a file may be called ``[1].csv``)."""
     from rich.markup import escape
 
+    label = shown(label)
     return escape(label if len(label) <= width else "…" + label[-(width - 1):])

@@ -6,6 +6,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, overload
 
+from rma.console import shown
+
 Status = Literal["posted", "duplicate", "failed"]
 
 
@@ -52,7 +54,10 @@ class BatchResult:
         return self.status != "failed"
 
     def line(self) -> str:
-        """One line for people reading the console."""
+        """One line for people reading the console (the submitter's names in it escaped)."""
+        return shown(self._line())
+
+    def _line(self) -> str:
         who = f" ({self.account_id})" if self.account_id else ""
         if self.status == "failed":
             assert self.error is not None

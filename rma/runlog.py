@@ -3,8 +3,8 @@
     event=batch file=inbox/D-001/a.csv account=D-001 status=posted accepted=3 rejected=1
     warnings=2 batch_id=B-… error=- seconds=0.842
 
-A value with a space, quote, ``=`` or line break is double-quoted (``\\"``, ``\\n``
-escaped); a missing value is ``-``.
+A value with a space, quote, ``=`` or control character is double-quoted (``\\"``, ``\\n``,
+``\\x1b``... escaped: ``rma.console``); a missing value is ``-``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from rma.console import is_plain, shown
 from rma.results import BatchResult
 
 _BARE = re.compile(r"[^\s\"=\\]+")
@@ -27,10 +28,9 @@ def _value(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
     text = str(value)
-    if _BARE.fullmatch(text):
+    if _BARE.fullmatch(text) and is_plain(text):
         return text
-    escaped = (text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-               .replace("\r", "\\r"))
+    escaped = shown(text.replace("\\", "\\\\").replace('"', '\\"'))
     return f'"{escaped}"'
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from rma import inbox as drop
+from rma.console import shown
 from rma.db.runs import last_runs
 
 ERROR_NOTE = ".error.txt"
@@ -55,6 +56,11 @@ def gather(engine: sa.Engine, inbox: Path, quarantine_root: Path, limit: int = 1
 
 
 def render(status: dict[str, Any]) -> list[str]:
+    """The status as console lines, the submitters' names in them escaped (``rma.console``)."""
+    return [shown(line) for line in _lines(status)]
+
+
+def _lines(status: dict[str, Any]) -> list[str]:
     lines = ["Last runs:" if status["runs"] else "No runs yet."]
     for r in status["runs"]:
         ended = r["finished_at"] or "-"

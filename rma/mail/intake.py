@@ -19,6 +19,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from rma.config import Settings
+from rma.console import shown
 from rma.db.engine import posting_transaction
 from rma.db.repository import ClaimsRepository
 from rma.errors import BatchError
@@ -54,12 +55,13 @@ class MessageOutcome:
                 "reply": self.reply, "error": self.error}
 
     def line(self) -> str:
+        """One line for the console and the log (the sender's text in it escaped)."""
         who = f"{self.sender or 'unknown sender'}"
         if self.error:
-            return f"{self.source} from {who}: {self.status} — {self.error['code']}: " \
-                   f"{self.error['message']}"
-        return (f"{self.source} from {who} ({self.account_id}): {self.status}, "
-                f"{len(self.batches)} batch(es), reply: {self.reply or 'none'}")
+            return shown(f"{self.source} from {who}: {self.status} — {self.error['code']}: "
+                         f"{self.error['message']}")
+        return shown(f"{self.source} from {who} ({self.account_id}): {self.status}, "
+                     f"{len(self.batches)} batch(es), reply: {self.reply or 'none'}")
 
 
 def _is_claim_file(name: str) -> bool:
