@@ -1,7 +1,8 @@
 """Echoing untrusted values back safely: spreadsheet formulas, XML-illegal characters, markdown.
 
 A value a submitter sent may reach Excel again (our report, or a CSV they open), the Prefect
-UI (markdown) or an e-mail. Everything here is pure and idempotent enough to apply anywhere.
+UI (markdown) or an e-mail. Everything here is pure. ``escape_formula`` is undone exactly by
+``unescape_formula`` (a returned report): apply it once, where a value is written.
 """
 
 from __future__ import annotations
@@ -14,6 +15,13 @@ from typing import Any
 #: A text cell starting with one of these may be run as a formula by Excel, LibreOffice or
 #: Google Sheets (OWASP "CSV injection"); the full-width forms are folded by some locales.
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+#: Where a spreadsheet may start a new cell inside one CSV field: a file opened in a locale
+#: that splits on ``;`` (German Excel) or on tabs makes ``x;=cmd|' /C calc'!A0`` two cells,
+#: the second a formula; the writer's quotes do not help (they are not at the start of the
+#: cell that program sees). A trigger after one of these, spaces or quotes between, counts.
+CELL_SEPARATORS = ",;\t"
+_TRIGGER_AFTER_SEPARATOR = re.compile(
+    f"([{re.escape(CELL_SEPARATORS)}][ \"]*)(?=[{re.escape(''.join(FORMULA_PREFIXES))}])")
 
 # Characters XML 1.0 cannot carry (openpyxl raises IllegalCharacterError on them).
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -23,20 +31,32 @@ _MD_SPECIAL = re.compile(r"([\\`\[\]<>|])")
 _WHITESPACE_RUN = re.compile(r"\s+")
 
 
+def _needs_escape(text: str) -> bool:
+    """A formula trigger at the start, after any ``'`` of the value's own: a value that
+    begins with ``'`` gains one more, so that ``unescape_formula`` gives it back whole."""
+    return text.lstrip("'").startswith(FORMULA_PREFIXES)
+
+
 def escape_formula(value: Any) -> Any:
     """Prefix a string that a spreadsheet could run as a formula with ``'``.
 
     Non-strings come back unchanged: numbers and dates cannot carry a formula.
     """
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    if isinstance(value, str) and _needs_escape(value):
         return "'" + value
     return value
 
 
+def escape_csv_field(text: str) -> str:
+    """``escape_formula``, and a ``'`` before every formula trigger that follows a separator
+    of some locale (``CELL_SEPARATORS``): whichever way the field is split, no cell starts a
+    formula. Only for the CSV report, which is never read back."""
+    return _TRIGGER_AFTER_SEPARATOR.sub(r"\1'", escape_formula(text))
+
+
 def unescape_formula(value: Any) -> Any:
     """The value before ``escape_formula``: a report sent back must not gain a ``'``."""
-    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(
-            FORMULA_PREFIXES):
+    if isinstance(value, str) and value.startswith("'") and _needs_escape(value[1:]):
         return value[1:]
     return value
 

@@ -86,3 +86,59 @@ def test_a_formula_cell_in_a_workbook_is_never_evaluated(cli, workdir):
     assert batch["claims_accepted"] == 0, path
     [missing] = [r for r in batch["rejections"] if r["column"] == "recipient_name"]
     assert missing["code"] == "MISSING_FIELD"
+
+
+# -- rejections.csv in every locale (issue 12 item 9) --------------------------------------
+
+#: values that become a formula once a spreadsheet splits them on its locale's separator
+SPLIT_FORMULAS = ["x;=cmd|' /C calc'!A0", "x,=1+1", "x\t@SUM(A1:A9)", "a; +cmd", 'b;"-2+3',
+                  "'-- as typed", "''=1+1"]
+TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+
+
+def _cells(path: Path, delimiter: str) -> list[list[str]]:
+    """The cells a spreadsheet shows when it opens the csv splitting on ``delimiter``."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.reader(handle, delimiter=delimiter))
+
+
+def test_rejections_csv_is_quoted_and_escaped_for_every_locales_separator(cli, workdir):
+    folder = workdir / "inbox" / "D-001"
+    folder.mkdir()
+    write_csv(folder / "split.csv", [
+        valid_claim(claim_ref=f"S-{n}", recipient_email=value)
+        for n, value in enumerate(SPLIT_FORMULAS)])
+    run = cli("run-inbox", "--json")
+    assert run.code == 0, run.err
+    [batch] = run.json()["batches"]
+    assert batch["claims_rejected"] == len(SPLIT_FORMULAS)
+    report = Path(batch["reports"]["csv"])
+    for delimiter in (",", ";", "\t"):  # English, German, a paste into a sheet
+        cells = [c for row in _cells(report, delimiter) for c in row]
+        assert not [c for c in cells if c.lstrip(" \"").startswith(TRIGGERS)], (delimiter,
+                                                                                cells)
+    rows = list(csv.DictReader(report.open(encoding="utf-8-sig", newline="")))
+    values = {r["value"] for r in rows if r["column"] == "recipient_email"}
+    assert values == {"x;'=cmd|' /C calc'!A0", "x,'=1+1", "x\t'@SUM(A1:A9)", "a; '+cmd",
+                      "b;\"'-2+3", "''-- as typed", "'" * 3 + "=1+1"}
+    # a field with ; or a tab is quoted although the file is comma-separated
+    text = report.read_text(encoding="utf-8-sig")
+    assert "\"x;'=cmd|' /C calc'!A0\"" in text and "\"x\t'@SUM(A1:A9)\"" in text
+
+
+def test_a_returned_report_gives_back_the_values_as_sent(cli, workdir):
+    folder = workdir / "inbox" / "D-001"
+    folder.mkdir()
+    write_xlsx(folder / "sent.xlsx", [
+        valid_claim(claim_ref=f"T-{n}", fault_description=value, recipient_name=None)
+        for n, value in enumerate(SPLIT_FORMULAS)])
+    [batch] = cli("run-inbox", "--json").json()["batches"]
+    report = Path(batch["reports"]["xlsx"])
+    shown = {c.value for ws in openpyxl.load_workbook(report).worksheets
+             for row in ws.iter_rows() for c in row}
+    # one cell each (no split): only the start is escaped, a ' of the value's own kept
+    assert {"''-- as typed", "'" * 3 + "=1+1", "x;=cmd|' /C calc'!A0"} <= shown
+    from rma.readers import read_batch
+
+    back = read_batch(report)
+    assert sorted(back.sent["fault_description"]) == sorted(SPLIT_FORMULAS)

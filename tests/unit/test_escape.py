@@ -6,7 +6,14 @@ from datetime import date, datetime, time
 import pandas as pd
 import pytest
 
-from rma.reports.escape import as_text, escape_formula, escape_markdown, is_blank, xml_safe
+from rma.reports.escape import (
+    as_text,
+    escape_formula,
+    escape_markdown,
+    is_blank,
+    unescape_formula,
+    xml_safe,
+)
 
 
 @pytest.mark.parametrize(
@@ -17,9 +24,16 @@ def test_dangerous_text_is_prefixed(value: str) -> None:
     assert escape_formula(value) == "'" + value
 
 
-@pytest.mark.parametrize("value", ["SN123456", "a=b", " =1", "", "'=already"])
+@pytest.mark.parametrize("value", ["SN123456", "a=b", " =1", "", "'quoted"])
 def test_harmless_text_is_unchanged(value: str) -> None:
     assert escape_formula(value) == value
+
+
+@pytest.mark.parametrize("value", ["'=already", "''-2", "'+49 30"])
+def test_text_with_its_own_quote_before_a_trigger_gains_one_and_gets_it_back(value: str
+                                                                            ) -> None:
+    assert escape_formula(value) == "'" + value
+    assert unescape_formula(escape_formula(value)) == value
 
 
 @pytest.mark.parametrize("value", [-5, 1.5, None, date(2025, 1, 2), True])
