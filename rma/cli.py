@@ -92,8 +92,9 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--account", default=None)
     listing.add_argument("--json", action="store_true")
 
-    sub.add_parser("template", help="write an .xlsx claim template").add_argument(
-        "path", type=Path)
+    template = sub.add_parser("template", help="write an .xlsx claim template")
+    template.add_argument("path", type=Path, help="a new .xlsx file in an existing folder")
+    template.add_argument("--force", action="store_true", help="replace an existing file")
 
     status = sub.add_parser("status", help="last runs, waiting files, quarantined items")
     status.add_argument("--inbox", type=Path, default=None)
@@ -337,7 +338,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_template(args: argparse.Namespace) -> int:
     from rma.template import write_template
 
-    print(f"Claim template written to {write_template(args.path)}")
+    print(f"Claim template written to {write_template(args.path, force=args.force)}")
     return EXIT_OK
 
 

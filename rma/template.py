@@ -30,6 +30,7 @@ from rma.columns import (
     REQUIRED_AFTER_PREFILL,
     TEXT_LIKE_NUMBERS,
 )
+from rma.errors import ConfigError
 
 CLAIMS_SHEET = "Claims"
 LISTS_SHEET = "Lists"
@@ -184,9 +185,30 @@ def required_text(column: str, threshold: str) -> str:
     return "No"
 
 
-def write_template(path: Path, *, threshold: str = "gold") -> Path:
-    """Write the claim template to ``path`` (atomically) and return the path."""
+def check_template_path(path: Path, force: bool = False) -> None:
+    """Refuse, in one line (``ConfigError``), a path the template must not be written to: not
+    ``.xlsx`` (an xlsx inside ``x.csv`` opens as garbage), in a folder that does not exist
+    (a typo is not silently made into folders), a link (never written through), a folder,
+    or a file that exists unless ``force``."""
+    if path.suffix.lower() != ".xlsx":
+        raise ConfigError(f"{path}: the template is an .xlsx workbook; give a path ending in "
+                          ".xlsx")
+    if not path.parent.is_dir():
+        raise ConfigError(f"{path}: the folder {path.parent} does not exist; create it first")
+    if path.is_symlink():
+        raise ConfigError(f"{path}: is a symbolic link; the template is not written through "
+                          "a link")
+    if os.path.lexists(path) and not path.is_file():
+        raise ConfigError(f"{path}: exists and is not a file")
+    if path.exists() and not force:
+        raise ConfigError(f"{path}: the file exists; add --force to replace it")
+
+
+def write_template(path: Path, *, threshold: str = "gold", force: bool = False) -> Path:
+    """Write the claim template to ``path`` (atomically) and return the path; the path is
+    checked first (``check_template_path``)."""
     path = Path(path)
+    check_template_path(path, force)
     wb = Workbook()
     claims = wb.active
     claims.title = CLAIMS_SHEET
@@ -194,15 +216,20 @@ def write_template(path: Path, *, threshold: str = "gold") -> Path:
     _write_claims(claims, countries, threshold)
     _write_help(wb.create_sheet(HELP_SHEET), threshold)
     wb.active = 0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".rma-template.", suffix=".tmp")
     os.close(fd)
     try:
         wb.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
+        if force:
+            os.replace(tmp, path)  # replaces a link itself, never what it points to
+        else:  # a file (or link) made there since the check is not overwritten either
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                raise ConfigError(f"{path}: the file exists; add --force to replace it"
+                                  ) from None
+    finally:
         Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

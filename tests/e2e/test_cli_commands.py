@@ -45,6 +45,7 @@ def _one_line_error(err: str) -> str:
 
 @SQLITE_ONLY
 def test_the_template_is_a_claims_sheet_that_reads_back_as_an_empty_batch(rma, workdir):
+    (workdir / "out").mkdir()
     run = rma("template", str(workdir / "out" / "template.xlsx"))
     assert run.code == 0, run.err
     path = workdir / "out" / "template.xlsx"

@@ -12,7 +12,7 @@ from rma.template import HELP_SHEET, LISTS_SHEET, write_template
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_template(tmp_path_factory.mktemp("tpl") / "sub" / "claims-template.xlsx")
+    return write_template(tmp_path_factory.mktemp("tpl") / "claims-template.xlsx")
 
 
 def _letter(ws, column: str) -> str:
