@@ -31,6 +31,8 @@ ROWS = 25_000
 FILES = 4
 #: the longest a stopped run may take to exit: the batch in progress finishes first
 EXIT_SECONDS = 60
+#: how long after the first commit the signal comes: the second file is then being read
+INTO_SECOND = 1.0
 
 
 def _site(tmp_path: Path, prefect_api: str) -> tuple[Path, str, dict[str, str]]:
@@ -75,12 +77,14 @@ def _whole_batches(engine: sa.Engine) -> tuple[int, int]:
 
 
 def _after_first_batch(process: subprocess.Popen[str], engine: sa.Engine) -> int:
-    """Wait until the run has committed its first batch (the second is then in progress)."""
+    """Wait until the run has committed its first batch and started the second (a file of
+    ROWS rows takes several seconds; its task starts within INTO_SECOND seconds)."""
     deadline = time.monotonic() + 120
     while _counts(engine)[0] < 1:
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "no batch committed in 120 s"
         time.sleep(0.05)
+    time.sleep(INTO_SECOND)
     return _counts(engine)[0]
 
 
@@ -100,13 +104,14 @@ def test_one_sigterm_finishes_the_batch_in_progress_records_the_run_and_leaves_t
     inbox, url, env = _site(tmp_path, prefect_api)
     engine = make_engine(url)
     first = _start(tmp_path, env)
-    _after_first_batch(first, engine)
+    at_signal = _after_first_batch(first, engine)
     first.send_signal(signal.SIGTERM)
     code, _out, err, seconds = _finish(first)
     assert code == 143, err
     assert "interrupted by SIGTERM" in err and "Traceback" not in err, err
     posted, claim_count = _counts(engine)
-    assert 1 <= posted < FILES, "the run neither stopped nor finished its batch in progress"
+    assert posted == at_signal + 1, "the batch in progress did not commit"
+    assert posted < FILES, "the run took new files after the signal"
     [run] = last_runs(engine)
     assert run["status"] == "interrupted"
     assert (run["files"], run["batches_posted"]) == (posted, posted)
@@ -153,6 +158,7 @@ def test_the_lock_is_held_until_the_batch_in_progress_has_ended(tmp_path, prefec
     assert checks > 0
     code, _out, err, _ = _finish(first)
     assert code == 143, err
+    assert _counts(engine)[0] == at_signal + 1  # the batch in progress at the signal committed
     code, out, err, _ = _finish(second, 300)
     if code == 1:  # it started while the first still worked: it did nothing
         assert "RUN_BUSY" in out and "another run is processing the inbox" in err, err
