@@ -32,8 +32,9 @@ from typing import Any, TypeVar
 #: the environment variable naming the flag file that pool worker processes check
 FLAG_ENV = "RMA_STOP_FLAG"
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
-#: how long the abort hooks may take before the process exits anyway
-ABORT_GRACE_SECONDS = 2.0
+#: how long the abort hooks may take before the process exits anyway (a SQLite database
+#: whose write lock the batch in progress holds makes them wait: they are then given up)
+ABORT_GRACE_SECONDS = 0.5
 
 T = TypeVar("T")
 

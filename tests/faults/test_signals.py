@@ -180,10 +180,13 @@ def test_a_second_signal_aborts_at_once_and_leaves_no_half_batch(tmp_path, prefe
     time.sleep(0.5)
     first.send_signal(signal.SIGTERM)
     code, _out, err, seconds = _finish(first, 20)
+    print(f"aborted {seconds:.1f} s after the second SIGTERM; {_counts(engine)[0]} batch(es), "
+          f"{at_signal} committed at the first")
     assert code == 143, err
     assert "SIGTERM again: aborted" in err and "Traceback" not in err, err
-    assert seconds < 10, f"the abort took {seconds:.1f} s"
-    assert _counts(engine)[0] == at_signal  # the batch in progress did not commit
+    assert seconds < 5, f"the abort took {seconds:.1f} s"
+    # the batch in progress rolled back (or had committed whole just before the abort)
+    assert _counts(engine)[0] in {at_signal, at_signal + 1}
     total, accepted = _whole_batches(engine)
     assert total == accepted, "half a batch in the database"
     [run] = last_runs(engine)
