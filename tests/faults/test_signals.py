@@ -134,12 +134,13 @@ def test_one_sigterm_finishes_the_batch_in_progress_records_the_run_and_leaves_t
     print(f"stopped {seconds:.1f} s after SIGTERM with {posted} of {FILES} files posted")
 
 
-def test_the_lock_is_held_until_the_batch_in_progress_has_ended(tmp_path, prefect_api):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_the_lock_is_held_until_the_batch_in_progress_has_ended(tmp_path, prefect_api, signum):
     inbox, url, env = _site(tmp_path, prefect_api)
     engine = make_engine(url)
     first = _start(tmp_path, env)
     at_signal = _after_first_batch(first, engine)
-    first.send_signal(signal.SIGTERM)
+    first.send_signal(signum)
     second = _start(tmp_path, env)  # an impatient operator, right after the signal
     checks = 0
     while first.poll() is None:
@@ -157,7 +158,7 @@ def test_the_lock_is_held_until_the_batch_in_progress_has_ended(tmp_path, prefec
         time.sleep(0.1)
     assert checks > 0
     code, _out, err, _ = _finish(first)
-    assert code == 143, err
+    assert code == 128 + signum, err
     assert _counts(engine)[0] == at_signal + 1  # the batch in progress at the signal committed
     code, out, err, _ = _finish(second, 300)
     if code == 1:  # it started while the first still worked: it did nothing
