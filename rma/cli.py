@@ -1,5 +1,6 @@
 """The command line of SPEC §7. Exit status: 0 every batch processed, 1 a batch could not
-be processed (or another error), 2 wrong usage. Errors are one line, never a traceback.
+be processed (or another error), 2 wrong usage, 130 / 143 a run stopped by SIGINT / SIGTERM
+(``rma.stopping``). Errors are one line, never a traceback.
 
 ``--json`` prints one JSON document on stdout whatever happens: when the command ran nothing
 (database down or not migrated, wrong configuration, the inbox busy), it is the command's
