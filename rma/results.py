@@ -9,6 +9,14 @@ from typing import Any, Literal, overload
 Status = Literal["posted", "duplicate", "failed"]
 
 
+@dataclass(frozen=True)
+class NotTaken:
+    """A file or e-mail a run did not start because it was asked to stop
+    (``rma.stopping``): no batch, nothing moved; it waits for the next run."""
+
+    source: str
+
+
 @dataclass
 class BatchResult:
     source: str
