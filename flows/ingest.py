@@ -21,7 +21,7 @@ from flows import artifacts
 from flows.fanout import fan_out
 from flows.runners import FilePoolTaskRunner, group_processes, process_pool
 from rma import inbox as drop
-from rma import progress
+from rma import progress, stopping
 from rma.chunks import is_large
 from rma.config import Settings, load_settings
 from rma.console import shown
@@ -32,7 +32,7 @@ from rma.fanout import group_indices
 from rma.mail.intake import MessageOutcome, ingest_message
 from rma.mail.outbox import send_pending
 from rma.readers.source import FileState, read_regular
-from rma.results import Batches, BatchResult
+from rma.results import Batches, BatchResult, NotTaken
 from rma.returns import hand_back
 from rma.runlock import inbox_lock
 from rma.runlog import batch_line
@@ -65,11 +65,16 @@ def _artifact_key(batch_id: str) -> str:
 @task(name="ingest-batch", retries=2, retry_delay_seconds=[2, 10],
       retry_condition_fn=retry_condition, task_run_name="ingest {source}")
 def ingest_batch(path: str, account_id: str | None, source: str, database_url: str,
-                 reports_dir: str, listed: FileState | None = None) -> BatchResult:
+                 reports_dir: str, listed: FileState | None = None
+                 ) -> BatchResult | NotTaken:
     """One file, one batch, one transaction. Transient database faults (``rma.db.faults``)
     raise and Prefect retries them; other errors fail at once and the file waits. A file of
     more than RMA_CHUNK_ROWS rows goes to the chunked subflow, which retries its own posting.
-    ``listed``: a drop-folder file's state when listed (only that very file is read)."""
+    ``listed``: a drop-folder file's state when listed (only that very file is read).
+    Once the run is asked to stop (``rma.stopping``) a task that has not started yet (or
+    a retry) takes nothing: the file waits for the next run."""
+    if stopping.requested():
+        return NotTaken(source)
     settings = load_settings()
     if is_large(Path(path), settings.chunk_rows):
         from flows.chunked import run_large_file
@@ -87,17 +92,21 @@ def ingest_batch(path: str, account_id: str | None, source: str, database_url: s
 def ingest_small_files(paths: list[str], accounts: list[str | None], sources: list[str],
                        count: int, database_url: str, reports_dir: str,
                        listed: list[FileState | None] | None = None
-                       ) -> list[BatchResult | None]:
+                       ) -> list[BatchResult | NotTaken | None]:
     """Several small files in one task run, one after the other, each its own batch and
     transaction exactly as ``ingest_batch`` does it: a task run costs the client and the
     Prefect server more than a 20-row file's whole work (bench/README.md). A file that raises
     (a database fault, a bug) is not retried here: it comes back as None and the flow runs it
-    again as its own ``ingest-batch`` task, with Prefect's retries."""
+    again as its own ``ingest-batch`` task, with Prefect's retries. Once the run is asked to
+    stop, the files not started yet come back ``NotTaken``."""
     settings = load_settings()
     engine = engine_for(database_url)
     results: list[BatchResult | None] = []
     states = listed or [None] * len(paths)
     for path, account_id, source, state in zip(paths, accounts, sources, states, strict=True):
+        if stopping.requested():
+            results.append(NotTaken(source))
+            continue
         started = time.monotonic()
         try:
             result = ingest_file(Path(path), Origin(account_id, source), engine, settings,
@@ -134,8 +143,11 @@ def _batch_artifacts(result: BatchResult, source: str) -> None:
 @task(name="ingest-mail", retries=2, retry_delay_seconds=[2, 10],
       task_run_name="mail {source}")
 def ingest_mail(source: str, database_url: str, reports_dir: str, outbox: str
-                ) -> MessageOutcome:
-    """One e-mail: its form and attachments as batches, a record, a reply in the outbox."""
+                ) -> MessageOutcome | NotTaken:
+    """One e-mail: its form and attachments as batches, a record, a reply in the outbox;
+    nothing once the run is asked to stop (the message waits for the next run)."""
+    if stopping.requested():
+        return NotTaken(source)
     started = time.monotonic()
     raw, _ = read_regular(Path(source), None)  # never through a link, never blocked by a pipe
     outcome = ingest_message(raw, source, engine_for(database_url), load_settings(),
@@ -156,10 +168,14 @@ def send_replies(outbox: str) -> dict[str, Any]:
             "unsure": [p.name for p in report.unsure], "error": report.error}
 
 
-def _mail_outcomes(futures: list, sources: list[str]) -> list[MessageOutcome]:
-    outcomes = []  # counted in the run's progress by _process_inbox, with the files
+def _mail_outcomes(futures: list, sources: list[str]) -> list[MessageOutcome | None]:
+    """Each message's outcome, None for one not taken (the run was asked to stop)."""
+    outcomes: list[MessageOutcome | None] = []  # counted in the run's progress with the files
     for future, source in zip(futures, sources, strict=True):
         outcome = future.result(raise_on_failure=False)
+        if isinstance(outcome, NotTaken):
+            outcomes.append(None)
+            continue
         if isinstance(outcome, BaseException):
             outcome = MessageOutcome(source, "failed", error={
                 "code": "PROCESSING_ERROR",
@@ -189,13 +205,14 @@ def _mail_summary(outcomes: list[MessageOutcome], delivery: dict[str, Any]) -> s
 
 def _ingest_files(paths: list[str], accounts: list[str | None], sources: list[str],
                   url: str, reports: str, settings: Settings,
-                  listed: list[FileState | None] | None = None) -> list[BatchResult]:
-    """A batch per file, in input order. Small files share task runs (``ingest-small-files``,
-    at most RMA_TASK_GROUP_FILES files and RMA_TASK_GROUP_BYTES bytes, an account's files
-    together, never fewer tasks than RMA_WORKERS can run at once); any other file is its own
-    ``ingest-batch`` task, as is a grouped file that raised. A task that failed even after
-    retries is a failed batch. Each file is reported to the console progress as it finishes
-    (``rma.progress``)."""
+                  listed: list[FileState | None] | None = None) -> list[BatchResult | None]:
+    """A batch per file, in input order (None for a file not taken: the run was asked to
+    stop before its task started, ``rma.stopping``). Small files share task runs
+    (``ingest-small-files``, at most RMA_TASK_GROUP_FILES files and RMA_TASK_GROUP_BYTES
+    bytes, an account's files together, never fewer tasks than RMA_WORKERS can run at
+    once); any other file is its own ``ingest-batch`` task, as is a grouped file that
+    raised. A task that failed even after retries is a failed batch. Each file is reported
+    to the console progress as it finishes (``rma.progress``)."""
     progress.expect(len(paths))
     states = listed or [None] * len(paths)
     results: list[BatchResult | None] = [None] * len(paths)
@@ -230,13 +247,15 @@ def _ingest_files(paths: list[str], accounts: list[str | None], sources: list[st
                 done = [(group[0], outcome)]
             for n, one in done:
                 results[n] = _settled(one, sources[n], accounts[n])
+    # a grouped file that raised is tried again on its own, unless the run is stopping: it
+    # rolled back and waits for the next run
     retried = {ingest_batch.submit(paths[n], accounts[n], sources[n], url, reports,
                                    states[n]): n
-               for n in sorted(again)}
+               for n in ([] if stopping.requested() else sorted(again))}
     for future in as_completed(list(retried)):
         n = retried[future]
         results[n] = _settled(future.result(raise_on_failure=False), sources[n], accounts[n])
-    return [r for r in results if r is not None]
+    return results
 
 
 def _task_groups(paths: list[str], accounts: list[str | None], settings: Settings
@@ -255,8 +274,10 @@ def _task_groups(paths: list[str], accounts: list[str | None], settings: Setting
                          target_bytes=settings.task_group_bytes)
 
 
-def _settled(outcome: BatchResult | BaseException, source: str, account: str | None
-             ) -> BatchResult:
+def _settled(outcome: BatchResult | NotTaken | BaseException, source: str,
+             account: str | None) -> BatchResult | None:
+    if isinstance(outcome, NotTaken):
+        return None
     if isinstance(outcome, BaseException):
         outcome = BatchResult.failed(
             source, "PROCESSING_ERROR",
@@ -319,7 +340,8 @@ def ingest_many(paths: list[str], accounts: list[str | None], database_url: str 
         results = _ingest_and_settle(waiting, Path(inbox), url, reports, settings,
                                      dt.datetime.now(dt.UTC).date())
     else:
-        results = _ingest_files(paths, accounts, paths, url, reports, settings)
+        results = [r for r in _ingest_files(paths, accounts, paths, url, reports, settings)
+                   if r is not None]
     create_markdown_artifact(key="ingest-run", markdown=_run_summary(results))
     for r in results:
         get_run_logger().info(r.line())
@@ -335,17 +357,30 @@ def run_inbox(inbox: str | None = None, database_url: str | None = None) -> Batc
     root = Path(inbox) if inbox else settings.inbox
     url = database_url or settings.database_url
     engine = engine_for(url)
+    # the lock is held until every task of the run has ended: after a stop request
+    # (rma.stopping) _process_inbox returns only once the batches in progress have
+    # committed or rolled back, and the run row then says what was done
     with inbox_lock(engine, root):
         run_id = start_run(engine, str(root.resolve()), str(prefect_flow_run.id or "") or None)
-        try:
-            batches = _process_inbox(root, url, settings)
-        except BaseException as exc:
-            artifacts.drain()
-            finish_run(engine, run_id, [], error=f"{type(exc).__name__}: {exc}")
-            raise
-        finish_run(engine, run_id, [BatchResult(**b) for b in batches])
+        aborted = partial(finish_run, engine, run_id, [], error=ABORTED, interrupted=True)
+        with stopping.on_abort(aborted):
+            try:
+                batches = _process_inbox(root, url, settings)
+            except BaseException as exc:
+                artifacts.drain()
+                finish_run(engine, run_id, [], error=f"{type(exc).__name__}: {exc}")
+                raise
+            stopped = stopping.requested()
+            finish_run(engine, run_id, [BatchResult(**b) for b in batches],
+                       error=STOPPED if stopped else None, interrupted=stopped)
     artifacts.drain()
     return batches
+
+
+STOPPED = ("asked to stop (SIGINT/SIGTERM): the batches in progress finished, the files and "
+           "e-mails not taken wait for the next run")
+ABORTED = ("aborted by a second signal: the batch in progress rolled back; the counts of "
+           "this row were not recorded (the batches that committed are in the database)")
 
 
 def _process_inbox(root: Path, url: str, settings: Settings) -> Batches:
@@ -382,9 +417,12 @@ def _ingest_and_settle(entries: list[drop.WaitingFile | drop.Refused], root: Pat
     waiting = [e for e in entries if isinstance(e, drop.WaitingFile)]
     sources = [w.source for w in waiting]
     accounts: list[str | None] = [w.account_id for w in waiting]
-    results = _ingest_files([str(w.path) for w in waiting], accounts, sources, url, reports,
-                            settings, [w.listed for w in waiting])
-    for item, result in zip(waiting, results, strict=True):
+    outcomes = _ingest_files([str(w.path) for w in waiting], accounts, sources, url, reports,
+                             settings, [w.listed for w in waiting])
+    # a file not taken (the run is stopping) stays in the inbox as it is
+    done = [(w, r) for w, r in zip(waiting, outcomes, strict=True) if r is not None]
+    results = [r for _, r in done]
+    for item, result in done:
         try:
             drop.settle(item, result.status, result.error,
                         settings.beside_inbox("archive", root),
@@ -402,7 +440,7 @@ def _ingest_and_settle(entries: list[drop.WaitingFile | drop.Refused], root: Pat
                                  "%s", shown(exc))
     # what was refused is for operations (rma status), not handed back: a pipe left in place
     # would be reported to the partner every night
-    refused = [e for e in entries if isinstance(e, drop.Refused)]
+    refused = [e for e in entries if isinstance(e, drop.Refused) and not stopping.requested()]
     return results + _refuse(refused, settings.beside_inbox("quarantine", root))
 
 
@@ -436,13 +474,18 @@ def _mail_batches(outcome: MessageOutcome) -> list[dict[str, Any]]:
 
 def _run_mail(root: Path, url: str, reports: str, today: dt.date,
               waiting: list[drop.WaitingMail]) -> list[MessageOutcome]:
-    """The mail part of the nightly run: a task per message, then the outbox."""
+    """The mail part of the nightly run: a task per message, then the outbox. A run asked to
+    stop takes no more messages and leaves the replies in the outbox for the next run."""
+    if stopping.requested():
+        return []
     settings = load_settings()
     outbox = settings.beside_inbox("outbox", root)
     sources = [m.source for m in waiting]
     futures = ingest_mail.map(sources, unmapped(url), unmapped(reports), unmapped(str(outbox)))
-    outcomes = _mail_outcomes(list(futures), sources)
-    for item, outcome in zip(waiting, outcomes, strict=True):
+    taken = [(item, o) for item, o in zip(waiting, _mail_outcomes(list(futures), sources),
+                                          strict=True) if o is not None]
+    outcomes = [o for _, o in taken]
+    for item, outcome in taken:
         try:
             drop.settle_mail(item, outcome.status, outcome.error,
                              settings.beside_inbox("archive", root),
@@ -450,6 +493,8 @@ def _run_mail(root: Path, url: str, reports: str, today: dt.date,
         except OSError as exc:
             get_run_logger().warning("%s could not be moved: %s", shown(item.source),
                                      shown(exc))
+    if stopping.requested():
+        return outcomes
     delivery = send_replies(str(outbox))
     if waiting or delivery["sent"] or delivery["failed"]:
         create_markdown_artifact(key="run-inbox-mail", markdown=_mail_summary(outcomes, delivery))

@@ -6,6 +6,7 @@ import os
 
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
+from rma import stopping
 from rma.config import Settings, load_settings
 
 
@@ -52,5 +53,7 @@ def group_processes(settings: Settings, small_files: int, groups: int,
 
 
 def process_pool(processes: int) -> ProcessPoolTaskRunner:
-    """Prefect's process pool (spawned interpreters; the task runs report to the same API)."""
-    return ProcessPoolTaskRunner(max_workers=processes)
+    """Prefect's process pool (spawned interpreters; the task runs report to the same API;
+    a run asked to stop tells them through ``rma.stopping``'s flag file)."""
+    # the workers ignore SIGINT/SIGTERM: the parent stops the run (rma.stopping)
+    return ProcessPoolTaskRunner(max_workers=processes, initializer=stopping.ignore_signals)

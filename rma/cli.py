@@ -1,5 +1,6 @@
 """The command line of SPEC §7. Exit status: 0 every batch processed, 1 a batch could not
-be processed (or another error), 2 wrong usage. Errors are one line, never a traceback.
+be processed (or another error), 2 wrong usage, 130 / 143 a run stopped by SIGINT / SIGTERM
+(``rma.stopping``). Errors are one line, never a traceback.
 
 ``--json`` prints one JSON document on stdout whatever happens: when the command ran nothing
 (database down or not migrated, wrong configuration, the inbox busy), it is the command's
@@ -12,14 +13,18 @@ import argparse
 import contextlib
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rma.columns import LABELS, PREFILL_FIELDS
 from rma.errors import ConfigError, RmaError
+
+if TYPE_CHECKING:
+    from rma.results import Batches
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 CLAIM_SUFFIXES = (".xlsx", ".xlsm", ".csv")
@@ -150,11 +155,15 @@ def _expand(paths: Sequence[Path]) -> list[Path]:
     return files
 
 
-def _print_batches(batches: Sequence[dict[str, Any]], as_json: bool) -> int:
+def _print_batches(batches: Sequence[dict[str, Any]], as_json: bool,
+                   error: dict[str, str] | None = None) -> int:
     from rma.results import BatchResult
 
     if as_json:
-        print(json.dumps({"batches": list(batches)}, indent=2, default=str))
+        document: dict[str, Any] = {"batches": list(batches)}
+        if error:
+            document["error"] = error
+        print(json.dumps(document, indent=2, default=str))
     else:
         if not batches:
             print("Nothing waiting.")
@@ -169,6 +178,30 @@ def _print_batches(batches: Sequence[dict[str, Any]], as_json: bool) -> int:
     return EXIT_FAILED if any(b["status"] == "failed" for b in batches) else EXIT_OK
 
 
+def _run_stoppable(flow: Any, *args: Any) -> Batches:
+    """Run a flow so that SIGINT/SIGTERM stop it gracefully (``rma.stopping``): the first
+    signal lets the batches in progress finish and takes nothing new, a second aborts."""
+    from rma import stopping
+
+    with stopping.handling():
+        return stopping.run_in_thread(flow, *args)
+
+
+def _stopped(batches: Sequence[dict[str, Any]], as_json: bool) -> int | None:
+    """After a graceful stop: the batches done, one line saying so, and 130 (SIGINT) or 143
+    (SIGTERM); None when no signal came."""
+    from rma import stopping
+
+    signum = stopping.signal_received()
+    if signum is None:
+        return None
+    message = (f"interrupted by {signal.Signals(signum).name}: {len(batches)} batch(es) "
+               "done; the files and e-mails not taken wait for the next run")
+    _print_batches(batches, as_json, {"code": "INTERRUPTED", "message": message})
+    print(f"rma: {message}", file=sys.stderr)
+    return stopping.exit_status()
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     from rma.config import load_settings
     from rma.inbox import account_folder_of
@@ -181,8 +214,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from flows.ingest import ingest_many
 
     with _progress(args.json):
-        batches = ingest_many([str(f) for f in files], accounts) if files else []
-    return _print_batches(batches, args.json)
+        batches = _run_stoppable(ingest_many, [str(f) for f in files], accounts) \
+            if files else []
+    stopped = _stopped(batches, args.json)
+    return stopped if stopped is not None else _print_batches(batches, args.json)
 
 
 def cmd_run_inbox(args: argparse.Namespace) -> int:
@@ -201,7 +236,10 @@ def cmd_run_inbox(args: argparse.Namespace) -> int:
     from flows.ingest import run_inbox
 
     with _progress(args.json):
-        batches = run_inbox(str(inbox))
+        batches = _run_stoppable(run_inbox, str(inbox))
+    stopped = _stopped(batches, args.json)
+    if stopped is not None:
+        return stopped
     status = _print_batches(batches, args.json)
     outbox = settings.beside_inbox("outbox", inbox)
     waiting = sorted(outbox.glob("*.eml")) if outbox.is_dir() else []

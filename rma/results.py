@@ -11,6 +11,14 @@ from rma.console import shown
 Status = Literal["posted", "duplicate", "failed"]
 
 
+@dataclass(frozen=True)
+class NotTaken:
+    """A file or e-mail a run did not start because it was asked to stop
+    (``rma.stopping``): no batch, nothing moved; it waits for the next run."""
+
+    source: str
+
+
 @dataclass
 class BatchResult:
     source: str

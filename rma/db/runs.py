@@ -37,14 +37,18 @@ def start_run(engine: sa.Engine, inbox: str, flow_run_id: str | None = None,
 
 
 def finish_run(engine: sa.Engine, run_id: str, results: Sequence[BatchResult],
-               error: str | None = None, now: dt.datetime | None = None) -> None:
+               error: str | None = None, now: dt.datetime | None = None,
+               interrupted: bool = False) -> None:
+    """Record how a run ended: ``interrupted`` when it was stopped by a signal (``error``
+    then says how), else ``failed`` with an ``error``, else ``finished``; the counts are
+    those of ``results``, the batches it completed."""
     failed = [r for r in results if r.status == "failed"]
     posted = [r for r in results if r.status == "posted"]
     failures = [{"source": r.source, "code": (r.error or {}).get("code"),
                  "message": (r.error or {}).get("message")} for r in failed]
     with _writer(engine) as conn, conn.begin():
         conn.execute(t.runs.update().where(t.runs.c.run_id == run_id).values(
-            status="failed" if error else "finished",
+            status="interrupted" if interrupted else "failed" if error else "finished",
             finished_at=now or dt.datetime.now(dt.UTC),
             files=len(results), batches_posted=len(posted), batches_failed=len(failed),
             claims_accepted=sum(r.claims_accepted for r in posted),

@@ -197,7 +197,8 @@ def claim_groups(rows: pd.DataFrame, origin: str | None,
             who = ""
         else:
             who = by_fold.get(str(account).casefold(), account)
-        key = ("ref", who, _as_read(ref)) if ref is not None else ("row", row)
+        # a missing ref is None or NaN (a column with no text at all reads as floats)
+        key = ("row", row) if pd.isna(ref) else ("ref", who, _as_read(ref))
         groups.setdefault(key, []).append(int(row))
     return groups
 
