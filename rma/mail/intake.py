@@ -1,9 +1,12 @@
 """One e-mail, from raw bytes to batches, a database record and a reply in the outbox.
 
 The sender's address names the account (active accounts only); an unknown sender gets no
-reply (no backscatter) and the message is quarantined. The body's claim form is one batch,
-every claim spreadsheet attached is a batch of its own; other attachments are listed as
-ignored. A re-delivered copy (same Message-ID or same bytes) is a duplicate and gets no reply.
+reply (no backscatter) and the message is quarantined. So does a From header that does not
+name exactly one trustworthy mailbox (``rma.mail.message``: defects, several addresses, a
+display name that is another address): it is never read as the registered account. The
+body's claim form is one batch, every claim spreadsheet attached is a batch of its own; other
+attachments are listed as ignored. A re-delivered copy (same Message-ID or same bytes) is a
+duplicate and gets no reply.
 """
 
 from __future__ import annotations
@@ -109,9 +112,10 @@ def ingest_message(raw: bytes, source: str, engine: sa.Engine, settings: Setting
         account = repo.account_by_email(msg.sender)
     if account is None:
         outcome.status = "unknown_sender"
+        why = (f"{msg.sender} is not the registered address of an active account"
+               if msg.sender else f"no sender can be trusted: {msg.sender_problem}")
         outcome.error = {"code": str(Reason.UNKNOWN_SENDER),
-                         "message": f"{msg.sender or 'the sender'} is not the registered address "
-                                    "of an active account; no reply is sent."}
+                         "message": f"{why}; no reply is sent."}
         _record(engine, msg, None, outcome.status, outcome.error["code"], [], None, now)
         return outcome
     outcome.account_id = account
