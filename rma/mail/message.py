@@ -434,6 +434,7 @@ class _HtmlText(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.lines: list[tuple[int, str]] = []
         self._buffer: list[str] = []
+        self._has_text = False  # whether the buffer holds more than whitespace
         self._depth_at_start = 0
         self.quote = 0
         self.skip = 0
@@ -443,6 +444,7 @@ class _HtmlText(HTMLParser):
     def _flush(self) -> None:
         text = "".join(self._buffer)
         self._buffer = []
+        self._has_text = False
         self._cells = 0
         if self.pre:
             for line in text.split("\n"):
@@ -481,9 +483,13 @@ class _HtmlText(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self.skip:
             return
-        if not "".join(self._buffer).strip():
+        # a flag, not a look at the joined buffer: that would be quadratic in the number of
+        # inline elements of one block
+        if not self._has_text:
             self._depth_at_start = self.quote
-        self._buffer.append(data.replace("\xa0", " "))
+        data = data.replace("\xa0", " ")
+        self._buffer.append(data)
+        self._has_text = self._has_text or bool(data.strip())
 
     def text(self) -> str:
         self._flush()
