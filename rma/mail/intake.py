@@ -138,9 +138,19 @@ def _batches(msg: MailMessage, source: str, account: str, engine: sa.Engine,
     ignored = [a.filename for a in msg.attachments if not _is_claim_file(a.filename)]
     ignored += [f"{name} (over the size limit)" for name in msg.oversized]
     results: list[BatchResult] = []
-    form_hash = hashlib.sha256(f"form\n{msg.message_id}\n{msg.body}".encode()).hexdigest()
-    form = form_sheet(msg.body, source=Path(f"{_safe(msg.message_id)}.form"),
-                      sha256=form_hash)
+    body_bytes = len(msg.body.encode("utf-8", "surrogateescape"))
+    form = None
+    if body_bytes > settings.max_body_bytes:
+        # not read at all: the sender is told to attach a spreadsheet instead
+        results.append(BatchResult.failed(
+            f"{source} (form)", str(Reason.TOO_LARGE),
+            f"The message body is too large ({body_bytes:,} bytes; the limit is "
+            f"{settings.max_body_bytes:,} bytes) and was not read. Please send the claims as "
+            "an attached spreadsheet (.xlsx, .xlsm or .csv).", account))
+    else:
+        form_hash = hashlib.sha256(f"form\n{msg.message_id}\n{msg.body}".encode()).hexdigest()
+        form = form_sheet(msg.body, source=Path(f"{_safe(msg.message_id)}.form"),
+                          sha256=form_hash)
     if form is not None:
         results.append(ingest_sheet(form, Origin(account, f"{source} (form)"), engine,
                                     settings, reports_dir, now,
