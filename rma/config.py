@@ -70,6 +70,8 @@ class Settings:
     smtp_url: str | None = None
     mail_from: str = "rma-intake@localhost"
     max_attachment_bytes: int = 25 * 1024 * 1024
+    #: the text body of an e-mail (the claim form); a larger body is not read
+    max_body_bytes: int = 2 * 1024 * 1024
     #: operations on Prefect (``rma serve``, prefect.yaml, the fan-out of ``run-inbox``)
     workers: int = 4
     #: small files share a task run (at most this many files and bytes in one)
@@ -203,6 +205,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         smtp_url=env.get("RMA_SMTP_URL") or None,
         mail_from=env.get("RMA_MAIL_FROM") or "rma-intake@localhost",
         max_attachment_bytes=_int(env, "RMA_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024),
+        max_body_bytes=_positive(env, "RMA_MAX_BODY_BYTES", 2 * 1024 * 1024),
         workers=_positive(env, "RMA_WORKERS", 4),
         task_group_files=_positive(env, "RMA_TASK_GROUP_FILES", 25),
         task_group_bytes=_positive(env, "RMA_TASK_GROUP_BYTES", 1024 * 1024),

@@ -28,6 +28,7 @@ Reading rules, in order:
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +36,7 @@ from pathlib import Path
 import pandas as pd
 
 from rma.batch import SheetData
-from rma.columns import CANONICAL, canonical_name, header_key
+from rma.columns import CANONICAL, HEADER_INDEX, header_key
 
 SHEET_NAME = "e-mail form"
 
@@ -132,23 +133,39 @@ def _label_of(line: str) -> tuple[str, str] | None:
     return match.group("label").strip(), match.group("value")
 
 
+#: labels repeat line after line (SN: ...): fold each spelling once
+_key = functools.lru_cache(maxsize=4096)(header_key)
+
+
 def _is_header_line(line: str) -> bool:
     found = _label_of(line)
-    return found is not None and header_key(found[0]) in MAIL_HEADER_LABELS
+    return found is not None and _key(found[0]) in MAIL_HEADER_LABELS
 
 
 def _is_from_line(line: str) -> bool:
     found = _label_of(line)
-    return found is not None and header_key(found[0]) in _FROM_LABELS
+    return found is not None and _key(found[0]) in _FROM_LABELS
 
 
-def _header_block_at(lines: list[str], i: int) -> bool:
+def _is_folded(line: str) -> bool:
+    return line[:1] in (" ", "\t") and bool(line.strip())
+
+
+def _fold_ends(lines: list[str]) -> list[int]:
+    """For each line, the index of the first line from there on that is not a folded
+    continuation. Computed once, backwards: rescanning the folded run from every From line
+    would be quadratic for a body of many indented ``From:`` lines."""
+    ends = [len(lines)] * (len(lines) + 1)
+    for j in range(len(lines) - 1, -1, -1):
+        ends[j] = ends[j + 1] if _is_folded(lines[j]) else j
+    return ends
+
+
+def _header_block_at(lines: list[str], i: int, fold_ends: list[int]) -> bool:
     """A From: line followed directly by at least one more mail header line."""
     if not _is_from_line(lines[i]):
         return False
-    j = i + 1
-    while j < len(lines) and lines[j][:1] in (" ", "\t") and lines[j].strip():
-        j += 1  # the From value folded over lines
+    j = fold_ends[i + 1]  # past the From value folded over lines
     return j < len(lines) and _is_header_line(lines[j])
 
 
@@ -162,6 +179,7 @@ def _sections(lines: list[str]) -> list[list[str]]:
     """Cut at each start of an earlier message; each later section loses its header lines."""
     sections: list[list[str]] = []
     current: list[str] = []
+    fold_ends = _fold_ends(lines)
     i = 0
     while i < len(lines):
         line = lines[i]
@@ -172,7 +190,7 @@ def _sections(lines: list[str]) -> list[list[str]]:
             nxt = _next_nonblank(lines, i + 1)
             if nxt < len(lines) and _is_from_line(lines[nxt]):
                 start = nxt
-        elif not _QUOTED.match(line) and _header_block_at(lines, i):
+        elif not _QUOTED.match(line) and _header_block_at(lines, i, fold_ends):
             start = i
         if start is None:
             current.append(line)
@@ -190,7 +208,7 @@ def _skip_headers(lines: list[str], i: int) -> int:
     while i < len(lines):
         if _is_header_line(lines[i]):
             i += 1
-            while i < len(lines) and lines[i][:1] in (" ", "\t") and lines[i].strip():
+            while i < len(lines) and _is_folded(lines[i]):
                 i += 1  # a folded header value
         else:
             break
@@ -223,15 +241,34 @@ _IGNORE = "\0ignore"
 
 def _parse(lines: list[str]) -> _Form | None:
     form = _Form()
-    claim: dict[str, str] = {}
+    # a value is kept as its lines, joined once when the claim closes: growing a string per
+    # repeated SN line would copy it every time (quadratic in the number of lines)
+    claim: dict[str, list[str]] = {}
+    filled: set[str] = set()  # columns of ``claim`` holding more than whitespace
     active: str | None = None
     seen_unknown: set[str] = set()
 
     def close() -> None:
         nonlocal claim
         if claim:
-            form.claims.append(claim)
+            form.claims.append({c: "\n".join(parts) for c, parts in claim.items()})
         claim = {}
+        filled.clear()
+
+    def add(column: str, text: str) -> None:
+        parts = claim[column]
+        if parts == [""]:
+            parts[0] = text
+        else:
+            parts.append(text)
+        if text.strip():
+            filled.add(column)
+
+    def put(column: str, text: str) -> None:
+        claim[column] = [text]
+        filled.discard(column)
+        if text.strip():
+            filled.add(column)
 
     for line in lines:
         if _SEPARATOR.match(line):
@@ -244,32 +281,31 @@ def _parse(lines: list[str]) -> _Form | None:
         indented = line[:1] in (" ", "\t")
         found = _label_of(line)
         column = None
-        if found is not None and header_key(found[0]) not in MAIL_HEADER_LABELS:
-            column = canonical_name(found[0])
+        if found is not None and (key := _key(found[0])) not in MAIL_HEADER_LABELS:
+            column = HEADER_INDEX.get(key)  # canonical_name, on the folded label
         if column is not None:
             value = found[1].strip()
             form.present.add(column)
             if column not in claim:
-                claim[column] = value
+                put(column, value)
                 active = column
             elif column == "serial_number":
-                claim[column] = f"{claim[column]}\n{value}" if claim[column] else value
+                add(column, value)
                 active = column
-            elif not claim[column].strip():
-                claim[column] = value
+            elif column not in filled:
+                put(column, value)
                 active = column
             else:
                 active = _IGNORE
             continue
         if indented and active is not None:
             if active != _IGNORE:
-                extra = line.strip()
-                claim[active] = f"{claim[active]}\n{extra}" if claim[active] else extra
+                add(active, line.strip())
             continue
         active = None
         if found is not None:
             label, value = found
-            key = header_key(label)
+            key = _key(label)
             if (key and key not in MAIL_HEADER_LABELS and key not in seen_unknown
                     and _UNKNOWN_LABEL.match(label) and len(label.split()) <= 4
                     and value[:1].isspace() and value.strip()):

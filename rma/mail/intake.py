@@ -1,9 +1,12 @@
 """One e-mail, from raw bytes to batches, a database record and a reply in the outbox.
 
 The sender's address names the account (active accounts only); an unknown sender gets no
-reply (no backscatter) and the message is quarantined. The body's claim form is one batch,
-every claim spreadsheet attached is a batch of its own; other attachments are listed as
-ignored. A re-delivered copy (same Message-ID or same bytes) is a duplicate and gets no reply.
+reply (no backscatter) and the message is quarantined. So does a From header that does not
+name exactly one trustworthy mailbox (``rma.mail.message``: defects, several addresses, a
+display name that is another address): it is never read as the registered account. The
+body's claim form is one batch, every claim spreadsheet attached is a batch of its own; other
+attachments are listed as ignored. A re-delivered copy (same Message-ID or same bytes) is a
+duplicate and gets no reply.
 """
 
 from __future__ import annotations
@@ -111,9 +114,10 @@ def ingest_message(raw: bytes, source: str, engine: sa.Engine, settings: Setting
         account = repo.account_by_email(msg.sender)
     if account is None:
         outcome.status = "unknown_sender"
+        why = (f"{msg.sender} is not the registered address of an active account"
+               if msg.sender else f"no sender can be trusted: {msg.sender_problem}")
         outcome.error = {"code": str(Reason.UNKNOWN_SENDER),
-                         "message": f"{msg.sender or 'the sender'} is not the registered address "
-                                    "of an active account; no reply is sent."}
+                         "message": f"{why}; no reply is sent."}
         _record(engine, msg, None, outcome.status, outcome.error["code"], [], None, now)
         return outcome
     outcome.account_id = account
@@ -136,9 +140,19 @@ def _batches(msg: MailMessage, source: str, account: str, engine: sa.Engine,
     ignored = [a.filename for a in msg.attachments if not _is_claim_file(a.filename)]
     ignored += [f"{name} (over the size limit)" for name in msg.oversized]
     results: list[BatchResult] = []
-    form_hash = hashlib.sha256(f"form\n{msg.message_id}\n{msg.body}".encode()).hexdigest()
-    form = form_sheet(msg.body, source=Path(f"{_safe(msg.message_id)}.form"),
-                      sha256=form_hash)
+    body_bytes = len(msg.body.encode("utf-8", "surrogateescape"))
+    form = None
+    if body_bytes > settings.max_body_bytes:
+        # not read at all: the sender is told to attach a spreadsheet instead
+        results.append(BatchResult.failed(
+            f"{source} (form)", str(Reason.TOO_LARGE),
+            f"The message body is too large ({body_bytes:,} bytes; the limit is "
+            f"{settings.max_body_bytes:,} bytes) and was not read. Please send the claims as "
+            "an attached spreadsheet (.xlsx, .xlsm or .csv).", account))
+    else:
+        form_hash = hashlib.sha256(f"form\n{msg.message_id}\n{msg.body}".encode()).hexdigest()
+        form = form_sheet(msg.body, source=Path(f"{_safe(msg.message_id)}.form"),
+                          sha256=form_hash)
     if form is not None:
         results.append(ingest_sheet(form, Origin(account, f"{source} (form)"), engine,
                                     settings, reports_dir, now,

@@ -22,8 +22,13 @@ Untrusted input, read defensively:
   plain text; a badly encoded payload is decoded as far as it goes. What is not an e-mail
   at all (empty input, no header) raises ``BatchError("UNREADABLE_FILE", ...)``, and so
   does any failure of the parser itself: no traceback reaches the caller.
-* ``sender`` is the single From address, lower-cased; with no From or several different
-  From addresses it is ``""`` (an unknown sender, never a guessed account).
+* ``sender`` is the single From address, lower-cased. It is ``""`` (an unknown sender, never
+  a guessed account) and ``sender_problem`` says why when the From header cannot be trusted
+  to name one mailbox: none or several From headers, several addresses or a group, a header
+  the parser marked defective (``claims@registered.example <evil@attacker.example>`` unquoted
+  parses as the first address with a defect, while DMARC checks the second), or a display
+  name that is itself another address (``"claims@registered.example" <evil@...>``: mail
+  clients show the name, the account would be the other address).
 """
 
 from __future__ import annotations
@@ -38,16 +43,18 @@ from datetime import datetime
 from email import policy
 from email.header import decode_header, make_header
 from email.message import Message
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 
 from rma.errors import BatchError
 from rma.mail.forms import has_form_labels
 from rma.names import bounded_name
+from rma.readers.messages import display_text
 
 MAX_FILENAME = 120
 _MAX_DEPTH = 20
 _MSGID = re.compile(r"<[^<>\s]+>")
+_ADDRESS_LIKE = re.compile(r"[^\s<>()\[\]\"',;:@]+@[^\s<>()\[\]\"',;:@]+")
 _BOUNDARY_LINE = re.compile(r"^--([^\s]{1,200}?)\s*$", re.MULTILINE)
 _WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
                      *(f"lpt{i}" for i in range(1, 10))}
@@ -72,6 +79,7 @@ class MailMessage:
     attachments: list[Attachment]
     sha256: str
     oversized: list[str] = field(default_factory=list)
+    sender_problem: str = ""  # why ``sender`` is "" (a From header that names no one mailbox)
 
 
 def parse_message(raw: bytes, *, max_attachment_bytes: int = 25 * 1024 * 1024,
@@ -89,9 +97,10 @@ def parse_message(raw: bytes, *, max_attachment_bytes: int = 25 * 1024 * 1024,
         reader = _Reader(max_attachment_bytes)
         body = reader.read(msg)
         message_id = _message_id(msg) or f"<{sha256}@rma.invalid>"
+        sender, sender_problem = _sender(msg)
         return MailMessage(
             message_id=message_id,
-            sender=_sender(msg),
+            sender=sender,
             subject=_one_line(_header(msg, "Subject") or ""),
             date=_date(msg),
             references=_references(msg),
@@ -100,6 +109,7 @@ def parse_message(raw: bytes, *, max_attachment_bytes: int = 25 * 1024 * 1024,
             attachments=reader.attachments,
             sha256=sha256,
             oversized=reader.oversized,
+            sender_problem=sender_problem,
         )
     except BatchError:
         raise
@@ -348,23 +358,41 @@ def _message_id(msg: Message) -> str:
     return f"<{text[:996]}>" if text else ""
 
 
-def _from_addresses(msg: Message) -> list[str]:
+def _sender(msg: Message) -> tuple[str, str]:
+    """The one From mailbox, lower-cased, or ``""`` and the reason it cannot be trusted."""
+    raw = _raw_values(msg, "From")
+    if not raw:
+        return "", "the message has no From header"
+    if len(raw) > 1:
+        return "", f"the message has {len(raw)} From headers"
+    value = raw[0]
+    with contextlib.suppress(UnicodeError):
+        # RFC 6532 allows UTF-8 in headers; the bytes parser marks every such byte a defect
+        value = value.encode("ascii", "surrogateescape").decode("utf-8")
+    shown = display_text(value, 120)
     try:
-        headers = msg.get_all("From") or []
-        return [a.addr_spec for h in headers for a in getattr(h, "addresses", ())]
-    except Exception:  # the header parser gave up: the classic parser on the raw value
-        return [addr for _d, addr in getaddresses(_raw_values(msg, "From"))]
-
-
-def _sender(msg: Message) -> str:
-    addresses: list[str] = []
-    for addr in _from_addresses(msg):
-        addr = addr.strip().lower()
-        if addr and addr not in addresses:
-            addresses.append(addr)
-    if len(addresses) != 1 or "@" not in addresses[0]:
-        return ""
-    return addresses[0]
+        header = policy.default.header_fetch_parse("From", value)  # unfolds, then parses
+        defects = list(header.defects)
+        groups = list(header.groups)
+    except Exception:  # the header parser gave up: nothing in it is trusted
+        return "", f"the From header {shown!r} could not be read"
+    if defects:
+        return "", f"the From header {shown!r} is malformed"
+    mailboxes = [a for g in groups for a in g.addresses]
+    if len(mailboxes) != 1:
+        return "", f"the From header names {len(mailboxes)} addresses"
+    if any(g.display_name is not None for g in groups):
+        return "", "the From header is a group"
+    address = mailboxes[0].addr_spec.strip().lower()
+    if "@" not in address:
+        return "", "the From address has no domain"
+    # NFKC: a full-width ＠ in the name looks like an address to the reader all the same
+    named = {a.lower() for a in _ADDRESS_LIKE.findall(
+        unicodedata.normalize("NFKC", mailboxes[0].display_name or ""))}
+    if named - {address}:
+        return "", (f"the From header {shown!r} shows another address "
+                    "as its display name")
+    return address, ""
 
 
 def _date(msg: Message) -> datetime | None:
@@ -408,6 +436,7 @@ class _HtmlText(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.lines: list[tuple[int, str]] = []
         self._buffer: list[str] = []
+        self._has_text = False  # whether the buffer holds more than whitespace
         self._depth_at_start = 0
         self.quote = 0
         self.skip = 0
@@ -417,6 +446,7 @@ class _HtmlText(HTMLParser):
     def _flush(self) -> None:
         text = "".join(self._buffer)
         self._buffer = []
+        self._has_text = False
         self._cells = 0
         if self.pre:
             for line in text.split("\n"):
@@ -455,9 +485,13 @@ class _HtmlText(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self.skip:
             return
-        if not "".join(self._buffer).strip():
+        # a flag, not a look at the joined buffer: that would be quadratic in the number of
+        # inline elements of one block
+        if not self._has_text:
             self._depth_at_start = self.quote
-        self._buffer.append(data.replace("\xa0", " "))
+        data = data.replace("\xa0", " ")
+        self._buffer.append(data)
+        self._has_text = self._has_text or bool(data.strip())
 
     def text(self) -> str:
         self._flush()
