@@ -35,7 +35,7 @@ from rma.normalise import normalise
 from rma.readers import read_batch
 from rma.readers.header import header_text
 from rma.reasons import is_warning
-from rma.reports.escape import as_text, escape_formula
+from rma.reports.escape import as_text, escape_csv_field
 from rma.reports.xlsx import REJECTIONS_SHEET, xlsx_value
 from rma.results import BatchResult
 from rma.service import Origin, check_format, ingest_file, ingest_sheet
@@ -262,7 +262,7 @@ def _as_excel_holds(value: object) -> object:
 
 def seen_text(value: object) -> str:
     """A cell as rejections.csv echoes it."""
-    return escape_formula(as_text(value))
+    return escape_csv_field(as_text(value))
 
 
 def assert_csv_report_matches_file(report: Path, seen: FileAsSeen, file: ClaimFile,
