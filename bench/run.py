@@ -107,8 +107,8 @@ def setup_database(url: str, accounts: tuple[str, ...] = ("D-001",),
     """Migrate the (empty) database at ``url`` and register ``accounts`` as distributors."""
     import sqlalchemy as sa
 
-    from rma.db.engine import make_engine, upgrade
-    from rma.db.reference import import_accounts
+    from rma.adapters.db.engine import make_engine, upgrade
+    from rma.adapters.db.reference import import_accounts
 
     upgrade(url)
     folder.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ cached in bench/out/), runs the first form on each in a fresh process and databa
 (``bench.run.run_stages``) and prints the stages side by side by size (rows/s, peak MB), so
 the growth of each stage's cost with the batch size is visible.
 
-The stage code is a copy of ``rma.service.ingest_file``, in the same order, calling the same
+The stage code is a copy of ``rma.service.batch.ingest_file``, in the same order, calling the same
 functions (its private helpers included). The real service writes the reports inside the
 posting transaction between ``allocate_claim_ids`` and ``post_decision``; so does this copy,
 but the report is timed as a stage of its own and "post" is the sum of the two parts around it.
@@ -131,15 +131,14 @@ def _require_new(first_batch: str | None) -> None:
 
 
 def run(path: Path, db_url: str, reports_dir: Path, profile: bool) -> dict:
-    """``rma.service.ingest_file`` for one file and origin D-001, stage by stage."""
+    """``rma.service.batch.ingest_file`` for one file and origin D-001, stage by stage."""
+    from rma.adapters.db.engine import make_engine, posting_transaction
+    from rma.adapters.db.repository import ClaimsRepository
+    from rma.adapters.readers import read_batch
+    from rma.adapters.reports import write_reports
     from rma.config import load_settings
-    from rma.db.engine import make_engine, posting_transaction
-    from rma.db.repository import ClaimsRepository
-    from rma.domain.decide import Policy, decide
-    from rma.posting import post_decision
-    from rma.readers import read_batch
-    from rma.reports import write_reports
-    from rma.service import (
+    from rma.domain.rules.decide import Policy, decide
+    from rma.service.batch import (
         Origin,
         _reference,
         _report_input,
@@ -148,6 +147,7 @@ def run(path: Path, db_url: str, reports_dir: Path, profile: bool) -> dict:
         file_sha256,
         new_batch_id,
     )
+    from rma.service.posting import post_decision
 
     settings = load_settings()
     engine = make_engine(db_url)

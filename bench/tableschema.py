@@ -1,7 +1,8 @@
 """A Frictionless Table Schema equivalent to our raw-row checks, for the baseline of the
 ``csv200k`` target (``frictionless validate --schema claims.schema.json claims.csv``).
 
-Built from ``rma.columns`` / ``schemas.checks`` so it follows the pipeline's own limits:
+Built from ``rma.domain.vocabulary.columns`` / ``schemas.checks`` so it follows the
+pipeline's own limits:
 
 * every canonical column, as ``string``; the two date columns as ``date`` (ISO ``YYYY-MM-DD``,
   what the generated files hold; a ``31.02.2025`` fails both here and in the pipeline);
@@ -23,7 +24,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rma.columns import (
+from rma.domain.vocabulary.columns import (
     CANONICAL,
     DATE_COLUMNS,
     EMAIL_COLUMNS,

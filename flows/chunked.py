@@ -3,7 +3,8 @@
 A CSV is read and format-checked in ranges of whole records, an xlsx is read once and
 format-checked in row frames, each range a task on the flow's task runner: a
 ``DaskTaskRunner`` on the existing Dask cluster that RMA_DASK_ADDRESS names, else a thread
-pool. The chunk tasks are pure (``rma.chunks``: bytes or a frame in, checked rows out) and
+pool. The chunk tasks are pure (``rma.adapters.readers.chunks``: bytes or a frame in, checked
+rows out) and
 need nothing but the installed code: no database, no shared disk. Then, in this process, the
 whole file is decided, reported and posted in ONE transaction, exactly as a small file is;
 only that step touches the database and only that step retries (transient faults).
@@ -23,9 +24,9 @@ from prefect.utilities.annotations import quote
 
 from flows import artifacts
 from flows.ingest import engine_for, publish_batch
-from rma import progress
-from rma.batch import SheetData
-from rma.chunks import (
+from rma.adapters.db.faults import retry_condition
+from rma.adapters.readers import read_batch
+from rma.adapters.readers.chunks import (
     CsvChunk,
     ReadChunk,
     assemble,
@@ -33,14 +34,14 @@ from rma.chunks import (
     read_csv_chunk,
     split_sheet,
 )
+from rma.adapters.readers.source import FileState, read_regular
 from rma.config import Settings, load_settings
-from rma.db.faults import retry_condition
+from rma.domain.rules.formatcheck import CheckedRows, check_rows, concat_rows, format_issues
+from rma.domain.vocabulary.results import BatchResult
+from rma.domain.vocabulary.sheet import SheetData
 from rma.errors import BatchError, ConfigError
-from rma.formatcheck import CheckedRows, check_rows, concat_rows, format_issues
-from rma.readers import read_batch
-from rma.readers.source import FileState, read_regular
-from rma.results import BatchResult
-from rma.service import Origin, post_checked, screen_file
+from rma.service import progress
+from rma.service.batch import Origin, post_checked, screen_file
 
 
 class LargeFileFailed(RuntimeError):

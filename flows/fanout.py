@@ -2,7 +2,7 @@
 to ``ingest-files`` flow runs of the deployment named by RMA_FANOUT_DEPLOYMENT, which the
 pool's workers pick up on whatever machines they run. Each child posts its files and settles
 them (archive / quarantine) itself; the parent waits for the children's final states and
-summarises from the claims database (``rma.fanout``), never from results kept on a worker.
+summarises from the claims database (``rma.service.fanout``), never from results kept on a worker.
 
 Every machine needs the same view of the inbox (same absolute path: a shared mount) and the
 same RMA_DATABASE_URL; children read their settings from their worker's environment, so no
@@ -25,11 +25,11 @@ from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
 from prefect.runtime import flow_run as current_run
 
+from rma.adapters.inbox import WaitingFile
 from rma.config import Settings
+from rma.domain.vocabulary.results import BatchResult
 from rma.errors import ConfigError
-from rma.fanout import dispatch_plan, group_files, settled_results
-from rma.inbox import WaitingFile
-from rma.results import BatchResult
+from rma.service.fanout import dispatch_plan, group_files, settled_results
 
 #: how often the parent asks the API whether its children have finished
 POLL_SECONDS = 2.0

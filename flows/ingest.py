@@ -1,4 +1,4 @@
-"""Prefect flows: thin orchestration over ``rma.service`` — a task per file (small files
+"""Prefect flows: thin orchestration over ``rma.service.batch`` — a task per file (small files
 share one), never per row."""
 
 from __future__ import annotations
@@ -20,23 +20,23 @@ from prefect.runtime import flow_run as prefect_flow_run
 from flows import artifacts
 from flows.fanout import fan_out
 from flows.runners import FilePoolTaskRunner, group_processes, process_pool
-from rma import inbox as drop
-from rma import progress, stopping
-from rma.chunks import is_large
+from rma.adapters import inbox as drop
+from rma.adapters.db.engine import ensure_ready, make_engine
+from rma.adapters.db.faults import retry_condition
+from rma.adapters.db.runs import finish_run, start_run
+from rma.adapters.mail.outbox import send_pending
+from rma.adapters.readers.chunks import is_large
+from rma.adapters.readers.source import FileState, read_regular
+from rma.adapters.runlock import inbox_lock
 from rma.config import Settings, load_settings
-from rma.console import shown
-from rma.db.engine import ensure_ready, make_engine
-from rma.db.faults import retry_condition
-from rma.db.runs import finish_run, start_run
-from rma.fanout import group_indices
-from rma.mail.intake import MessageOutcome, ingest_message
-from rma.mail.outbox import send_pending
-from rma.readers.source import FileState, read_regular
-from rma.results import Batches, BatchResult, NotTaken
-from rma.returns import hand_back
-from rma.runlock import inbox_lock
-from rma.runlog import batch_line
-from rma.service import Origin, ingest_file
+from rma.domain.vocabulary.printable import shown
+from rma.domain.vocabulary.results import Batches, BatchResult, NotTaken
+from rma.service import progress, stopping
+from rma.service.batch import Origin, ingest_file
+from rma.service.fanout import group_indices
+from rma.service.mail import MessageOutcome, ingest_message
+from rma.service.returns import hand_back
+from rma.service.runlog import batch_line
 
 _engines_made: list[sa.Engine] = []
 
@@ -67,11 +67,11 @@ def _artifact_key(batch_id: str) -> str:
 def ingest_batch(path: str, account_id: str | None, source: str, database_url: str,
                  reports_dir: str, listed: FileState | None = None
                  ) -> BatchResult | NotTaken:
-    """One file, one batch, one transaction. Transient database faults (``rma.db.faults``)
+    """One file, one batch, one transaction. Transient database faults (``rma.adapters.db.faults``)
     raise and Prefect retries them; other errors fail at once and the file waits. A file of
     more than RMA_CHUNK_ROWS rows goes to the chunked subflow, which retries its own posting.
     ``listed``: a drop-folder file's state when listed (only that very file is read).
-    Once the run is asked to stop (``rma.stopping``) a task that has not started yet (or
+    Once the run is asked to stop (``rma.service.stopping``) a task that has not started yet (or
     a retry) takes nothing: the file waits for the next run."""
     if stopping.requested():
         return NotTaken(source)
@@ -125,7 +125,7 @@ def ingest_small_files(paths: list[str], accounts: list[str | None], sources: li
 def publish_batch(result: BatchResult, source: str, seconds: float | None, **extra: object
                   ) -> None:
     """A processed batch's artifacts (when it has rejections or warnings; created in the
-    background, ``flows.artifacts``) and its one structured log line (``rma.runlog``)."""
+    background, ``flows.artifacts``) and its one structured log line (``rma.service.runlog``)."""
     if result.batch_id and result.status == "posted" and result.summary_markdown:
         artifacts.submit(partial(_batch_artifacts, result, source), f"batch {result.batch_id}")
     get_run_logger().info(batch_line(result, seconds, **extra))
@@ -207,12 +207,12 @@ def _ingest_files(paths: list[str], accounts: list[str | None], sources: list[st
                   url: str, reports: str, settings: Settings,
                   listed: list[FileState | None] | None = None) -> list[BatchResult | None]:
     """A batch per file, in input order (None for a file not taken: the run was asked to
-    stop before its task started, ``rma.stopping``). Small files share task runs
+    stop before its task started, ``rma.service.stopping``). Small files share task runs
     (``ingest-small-files``, at most RMA_TASK_GROUP_FILES files and RMA_TASK_GROUP_BYTES
     bytes, an account's files together, never fewer tasks than RMA_WORKERS can run at
     once); any other file is its own ``ingest-batch`` task, as is a grouped file that
     raised. A task that failed even after retries is a failed batch. Each file is reported
-    to the console progress as it finishes (``rma.progress``)."""
+    to the console progress as it finishes (``rma.service.progress``)."""
     progress.expect(len(paths))
     states = listed or [None] * len(paths)
     results: list[BatchResult | None] = [None] * len(paths)
@@ -260,7 +260,7 @@ def _ingest_files(paths: list[str], accounts: list[str | None], sources: list[st
 
 def _task_groups(paths: list[str], accounts: list[str | None], settings: Settings
                  ) -> list[list[int]]:
-    """Positions of the files that share a task run (``rma.fanout.group_indices``)."""
+    """Positions of the files that share a task run (``rma.service.fanout.group_indices``)."""
     if settings.task_group_files <= 1 or len(paths) <= 1:
         return [[n] for n in range(len(paths))]
     sizes = []
@@ -352,13 +352,13 @@ def ingest_many(paths: list[str], accounts: list[str | None], database_url: str 
 @flow(name="run-inbox", log_prints=False, task_runner=FilePoolTaskRunner())
 def run_inbox(inbox: str | None = None, database_url: str | None = None) -> Batches:
     """The nightly job: every file waiting in the per-account drop folders, a batch each,
-    then the mail. One run per inbox at a time (``rma.runlock``); each run is recorded."""
+    then the mail. One run per inbox at a time (``rma.adapters.runlock``); each run is recorded."""
     settings = load_settings()
     root = Path(inbox) if inbox else settings.inbox
     url = database_url or settings.database_url
     engine = engine_for(url)
     # the lock is held until every task of the run has ended: after a stop request
-    # (rma.stopping) _process_inbox returns only once the batches in progress have
+    # (rma.service.stopping) _process_inbox returns only once the batches in progress have
     # committed or rolled back, and the run row then says what was done
     with inbox_lock(engine, root):
         run_id = start_run(engine, str(root.resolve()), str(prefect_flow_run.id or "") or None)
@@ -446,7 +446,7 @@ def _ingest_and_settle(entries: list[drop.WaitingFile | drop.Refused], root: Pat
 
 def _refuse(refused: list[drop.Refused], quarantine: Path) -> list[BatchResult]:
     """A failed batch for each drop-folder entry that is not a file to take; links go to
-    quarantine unread, pipes, devices and folders stay (``rma.inbox.refuse``)."""
+    quarantine unread, pipes, devices and folders stay (``rma.adapters.inbox.refuse``)."""
     results = []
     progress.expect(len(refused))
     for item in refused:

@@ -6,8 +6,8 @@ import os
 
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
-from rma import stopping
 from rma.config import Settings, load_settings
+from rma.service import stopping
 
 
 class FilePoolTaskRunner(ThreadPoolTaskRunner):
@@ -54,6 +54,6 @@ def group_processes(settings: Settings, small_files: int, groups: int,
 
 def process_pool(processes: int) -> ProcessPoolTaskRunner:
     """Prefect's process pool (spawned interpreters; the task runs report to the same API;
-    a run asked to stop tells them through ``rma.stopping``'s flag file)."""
-    # the workers ignore SIGINT/SIGTERM: the parent stops the run (rma.stopping)
+    a run asked to stop tells them through ``rma.service.stopping``'s flag file)."""
+    # the workers ignore SIGINT/SIGTERM: the parent stops the run (rma.service.stopping)
     return ProcessPoolTaskRunner(max_workers=processes, initializer=stopping.ignore_signals)

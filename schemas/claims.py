@@ -1,6 +1,6 @@
 """The two claim schemas of SPEC §4: what was sent (step 1) and the resolved claim (step 6).
 
-Both validate text-only frames (see ``rma.normalise``) indexed by the sheet row the
+Both validate text-only frames (see ``rma.domain.rules.normalise``) indexed by the sheet row the
 submitter sees. Every check is named by the reason code it stands for, so a failure maps
 straight to a rejection (``schemas.failures``).
 """
@@ -14,7 +14,7 @@ from functools import cache
 
 import pandera.pandas as pa
 
-from rma.columns import (
+from rma.domain.vocabulary.columns import (
     CANONICAL,
     COUNTRY_COLUMNS,
     DATE_COLUMNS,
@@ -24,7 +24,7 @@ from rma.columns import (
     PHONE_COLUMNS,
     REQUIRED_AFTER_PREFILL,
 )
-from rma.reasons import Reason
+from rma.domain.vocabulary.reasons import Reason
 from schemas import checks
 
 FUTURE = f"{Reason.INVALID_DATE}:future"

@@ -7,9 +7,9 @@ import re
 import pandas as pd
 import pandera.pandas as pa
 
-from rma.columns import LABELS, MAX_LENGTH, MIN_FAULT_DESCRIPTION
-from rma.issues import ISSUE_COLUMNS, empty_issues
-from rma.reasons import MESSAGES, Reason
+from rma.domain.vocabulary.columns import LABELS, MAX_LENGTH, MIN_FAULT_DESCRIPTION
+from rma.domain.vocabulary.issues import ISSUE_COLUMNS, empty_issues
+from rma.domain.vocabulary.reasons import MESSAGES, Reason
 
 _AMBIGUOUS = r"\d{1,2}/\d{1,2}/\d{2,4}"
 

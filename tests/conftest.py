@@ -23,7 +23,7 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-from rma.cli import main  # noqa: E402
+from rma.entrypoints.cli import main  # noqa: E402
 from tests.e2e.conftest import Cli, write_reference  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get(

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from openpyxl import Workbook
 
-from rma.columns import CANONICAL, canonical_name
+from rma.domain.vocabulary.columns import CANONICAL, canonical_name
 
 Row = Mapping[str, object] | Sequence[object]
 

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pandas as pd
 
-from rma.columns import CANONICAL, PREFILL_FIELDS
-from rma.domain.decide import Decision, Policy, Reference, decide
-from rma.formatcheck import check_rows
+from rma.domain.rules.decide import Decision, Policy, Reference, decide
+from rma.domain.rules.formatcheck import check_rows
+from rma.domain.vocabulary.columns import CANONICAL, PREFILL_FIELDS
 
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from rma.cli import main
+from rma.entrypoints.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 RMA = str(Path(sys.executable).with_name("rma"))
@@ -84,8 +84,8 @@ class Cli:
 def seed_database(url: str, folder: Path) -> None:
     """Migrate the claims database at ``url`` and import the reference accounts and codes
     (written into ``folder`` as operations would import them)."""
-    from rma.db.engine import make_engine, posting_transaction, upgrade
-    from rma.db.reference import import_accounts, import_codes
+    from rma.adapters.db.engine import make_engine, posting_transaction, upgrade
+    from rma.adapters.db.reference import import_accounts, import_codes
 
     upgrade(url)
     engine = make_engine(url)

@@ -12,11 +12,11 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from rma.cli import main
-from rma.columns import CANONICAL
-from rma.db.tables import accounts
+from rma.adapters.db.tables import accounts
+from rma.adapters.readers import read_batch
+from rma.domain.vocabulary.columns import CANONICAL
+from rma.entrypoints.cli import main
 from rma.errors import BatchError
-from rma.readers import read_batch
 from tests.e2e.conftest import Cli, run_subprocess, write_reference
 from tests.factories import valid_claim, write_csv, write_xlsx
 

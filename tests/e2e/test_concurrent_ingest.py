@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from rma.db.codes import normalise_code
-from rma.db.tables import claim_lines, claims, rma_codes
+from rma.adapters.db.codes import normalise_code
+from rma.adapters.db.tables import claim_lines, claims, rma_codes
 from tests.e2e.conftest import RMA
 from tests.factories import valid_claim, write_csv, write_xlsx
 

@@ -31,7 +31,7 @@ def test_a_posted_batch_with_rejections_publishes_markdown_and_table_artifacts(
 
 def test_a_database_fault_after_retries_fails_the_batch_and_leaves_the_file_waiting(
         prefect_api, tmp_path, monkeypatch, sqlite_url):
-    from rma.db.engine import upgrade
+    from rma.adapters.db.engine import upgrade
 
     upgrade(sqlite_url)
     inbox = tmp_path / "inbox"
@@ -68,7 +68,7 @@ def test_a_run_against_a_database_that_was_never_migrated_stops_with_one_clear_e
 
 
 def test_a_run_over_an_empty_inbox_posts_nothing(prefect_api, tmp_path: Path, sqlite_url):
-    from rma.db.engine import upgrade
+    from rma.adapters.db.engine import upgrade
 
     upgrade(sqlite_url)
     (tmp_path / "inbox").mkdir()

@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from rma.db import tables as t
+from rma.adapters.db import tables as t
 from tests.factories import valid_claim, write_xlsx
 from tests.mailfactory import form_body, mail
 

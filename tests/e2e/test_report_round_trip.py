@@ -10,8 +10,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from rma.readers import read_batch
-from rma.reports.xlsx import ERROR_COLOR, REJECTIONS_SHEET, WARNINGS_SHEET
+from rma.adapters.readers import read_batch
+from rma.adapters.reports.xlsx import ERROR_COLOR, REJECTIONS_SHEET, WARNINGS_SHEET
 from tests.factories import valid_claim, write_xlsx
 
 pytestmark = pytest.mark.prefect

@@ -131,7 +131,7 @@ def test_a_file_another_run_archived_first_does_not_crash_the_run(cli, workdir, 
     """Two nightly runs at once (cron plus a manual re-run) both list the same files; the one
     that settles second finds them gone. Simulated deterministically: the other run posted
     both files (by hand here) and moves each one just before this run does."""
-    import rma.inbox as drop
+    import rma.adapters.inbox as drop
 
     inbox = workdir / "inbox"
     folder = inbox / "D-001"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rma.cli import main
+from rma.entrypoints.cli import main
 
 pytestmark = pytest.mark.prefect
 

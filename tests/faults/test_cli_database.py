@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from rma.cli import main
-from rma.db.engine import head_revision, make_engine, upgrade
-from rma.db.tables import rma_codes
+from rma.adapters.db.engine import head_revision, make_engine, upgrade
+from rma.adapters.db.tables import rma_codes
+from rma.entrypoints.cli import main
 from tests.e2e.conftest import write_reference
 from tests.factories import valid_claim, write_csv
 
@@ -171,7 +171,7 @@ def test_json_prints_one_document_for_wrong_usage(capsys):
 
 
 def _hold_inbox(url: str, inbox: str, ready, release) -> None:
-    from rma.runlock import inbox_lock
+    from rma.adapters.runlock import inbox_lock
 
     with inbox_lock(make_engine(url), Path(inbox)):
         ready.set()

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from rma.cli import main
-from rma.db.engine import make_engine
-from rma.db.runs import last_runs
-from rma.db.tables import batches, claim_lines, claims
+from rma.adapters.db.engine import make_engine
+from rma.adapters.db.runs import last_runs
+from rma.adapters.db.tables import batches, claim_lines, claims
+from rma.entrypoints.cli import main
 from tests.conftest import temp_pg_database
 from tests.e2e.conftest import RMA, write_reference
 from tests.factories import generate_rows, write_csv
@@ -34,17 +34,17 @@ FRACTIONS = (0.35, 0.5, 0.65)
 #: deterministic version of "kill -9 at any moment", at the moments that matter.
 KILLING_RUN = """
 import os, signal, sys
-import rma.inbox
-from rma.db.repository import ClaimsRepository
+import rma.adapters.inbox
+from rma.adapters.db.repository import ClaimsRepository
 owner, name = sys.argv[1].rsplit(".", 1)
-target = ClaimsRepository if owner == "repo" else rma.inbox
+target = ClaimsRepository if owner == "repo" else rma.adapters.inbox
 step = getattr(target, name)
 def killed_after(*args, **kwargs):
     if owner == "repo":
         step(*args, **kwargs)
     os.kill(os.getpid(), signal.SIGKILL)
 setattr(target, name, killed_after)
-from rma.cli import main
+from rma.entrypoints.cli import main
 sys.exit(main(["run-inbox", "--json"]))
 """
 

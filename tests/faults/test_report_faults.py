@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from rma.db.engine import make_engine
-from rma.db.tables import batches, claims
+from rma.adapters.db.engine import make_engine
+from rma.adapters.db.tables import batches, claims
 from tests.e2e.conftest import RMA
 from tests.factories import generate_rows, valid_claim, write_csv
 

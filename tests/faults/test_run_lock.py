@@ -1,4 +1,4 @@
-"""One inbox run at a time (rma.runlock): a second run finds the lock and does nothing, the
+"""One inbox run at a time (rma.adapters.runlock): a second run finds the lock and does nothing, the
 lock goes with the process that held it (kill -9 included), and runs are recorded for
 `rma status`."""
 
@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from rma.db.engine import make_engine
-from rma.db.runs import last_runs
-from rma.db.tables import batches
-from rma.runlock import RunBusy, inbox_lock
+from rma.adapters.db.engine import make_engine
+from rma.adapters.db.runs import last_runs
+from rma.adapters.db.tables import batches
+from rma.adapters.runlock import RunBusy, inbox_lock
 from tests.e2e.conftest import RMA
 from tests.factories import generate_rows, valid_claim, write_csv
 
@@ -39,7 +39,7 @@ def _holder(url: str, inbox: Path):
 
 
 def test_second_lock_on_the_same_inbox_is_refused_and_freed_by_kill_9(db_url, tmp_path):
-    from rma.db.engine import upgrade
+    from rma.adapters.db.engine import upgrade
 
     upgrade(db_url)
     engine = make_engine(db_url)

@@ -1,6 +1,6 @@
-"""SIGTERM / SIGINT during `rma run-inbox` (issue 12, item 5; rma.stopping): the first signal
-lets the batch in progress commit, takes no new file or e-mail, records the run truthfully and
-only then frees the inbox lock; a second signal aborts at once and leaves no half batch.
+"""SIGTERM / SIGINT during `rma run-inbox` (issue 12, item 5; rma.service.stopping): the first
+signal lets the batch in progress commit, takes no new file or e-mail, records the run
+truthfully and only then frees the inbox lock; a second signal aborts at once and leaves no half batch.
 
 Real `rma run-inbox` subprocesses on a SQLite database, real signals (os.kill). The inbox holds
 four files of ROWS rows, run one at a time (RMA_WORKERS=1), and one e-mail, taken after the
@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from rma.db.engine import make_engine
-from rma.db.runs import last_runs
-from rma.db.tables import batches, claims
-from rma.runlock import RunBusy, inbox_lock
+from rma.adapters.db.engine import make_engine
+from rma.adapters.db.runs import last_runs
+from rma.adapters.db.tables import batches, claims
+from rma.adapters.runlock import RunBusy, inbox_lock
 from tests.e2e.conftest import RMA, seed_database
 from tests.factories import generate_rows, valid_claim, write_csv
 from tests.mailfactory import mail

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from rma.readers.messages import display_name
+from rma.adapters.readers.messages import display_name
 from tests.e2e.conftest import write_reference
 from tests.hostile import builders
 from tests.hostile.harness import MAX_PEAK_MB, MAX_SECONDS, Outcome, run_hostile
@@ -24,8 +24,8 @@ POSTING_TABLES = ("batches", "claims", "claim_lines", "batch_issues", "code_atte
 @pytest.fixture(scope="session")
 def reference_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite claims database holding the e2e accounts and codes."""
-    from rma.db.engine import make_engine, posting_transaction, upgrade
-    from rma.db.reference import import_accounts, import_codes
+    from rma.adapters.db.engine import make_engine, posting_transaction, upgrade
+    from rma.adapters.db.reference import import_accounts, import_codes
 
     folder = tmp_path_factory.mktemp("hostile-reference")
     path = folder / "claims.db"
@@ -53,7 +53,7 @@ def posted_rows(url: str) -> dict[str, int]:
 
 @dataclass
 class Hostile:
-    """Runs hostile files through ``rma.service.ingest_file`` in a child, against a fresh copy
+    """Runs hostile files through ``rma.service.batch.ingest_file`` in a child, against a fresh copy
     of the reference database, and checks what every hostile case must show."""
 
     folder: Path

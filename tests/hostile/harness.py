@@ -28,8 +28,8 @@ MAX_PEAK_MB = 700.0
 ADDRESS_SPACE_CAP = 6 * 1024**3
 
 _CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload(["rma.service", "rma.mail.intake", "rma.config",
-                                 "rma.db.engine", "tests.hostile.harness"])
+_CONTEXT.set_forkserver_preload(["rma.service.batch", "rma.service.mail", "rma.config",
+                                 "rma.adapters.db.engine", "tests.hostile.harness"])
 
 
 @dataclass
@@ -61,10 +61,10 @@ def _child(conn: Any, kind: str, path: str, account: str | None, database_url: s
     os.environ.update(env)
     payload: dict[str, Any] = {}
     try:
+        from rma.adapters.db.engine import make_engine
         from rma.config import load_settings
-        from rma.db.engine import make_engine
-        from rma.mail.intake import ingest_message
-        from rma.service import Origin, ingest_file
+        from rma.service.batch import Origin, ingest_file
+        from rma.service.mail import ingest_message
 
         settings = load_settings()
         engine = make_engine(database_url)

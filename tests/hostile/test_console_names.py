@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from rma.console import shown
-from rma.results import BatchResult
-from rma.runlog import batch_line
+from rma.domain.vocabulary.printable import shown
+from rma.domain.vocabulary.results import BatchResult
+from rma.service.runlog import batch_line
 from tests.factories import valid_claim, write_csv
 
 pytestmark = [pytest.mark.prefect,

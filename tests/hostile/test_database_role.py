@@ -9,7 +9,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from rma.cli import main
+from rma.entrypoints.cli import main
 from tests.factories import valid_claim, write_csv
 
 pytestmark = [pytest.mark.postgres, pytest.mark.prefect]
@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.prefect]
 @pytest.fixture
 def app_role(pg_url):
     """A login role with DML rights only on a migrated claims database; dropped afterwards."""
-    from rma.db.engine import upgrade
+    from rma.adapters.db.engine import upgrade
     from tests.conftest import _pg_admin
 
     upgrade(pg_url)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-import rma.inbox as drop
+import rma.adapters.inbox as drop
 from tests.e2e.conftest import today
 from tests.factories import valid_claim, write_csv
 

@@ -1,4 +1,4 @@
-"""How a claim file's bytes are read from a path (``rma.readers.source``): never through a
+"""How a claim file's bytes are read from a path (``rma.adapters.readers.source``): never through a
 symbolic link, never blocked by a named pipe (nor opening one at all), never a file that
 changes while it is read, and with a drop folder's listed state only that very file. Each
 layer is tested on its own, the layer before it switched off where it would hide it."""
@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from rma.adapters.db.engine import make_engine
+from rma.adapters.readers import read_batch
+from rma.adapters.readers import source as src
 from rma.config import Limits, Settings
-from rma.db.engine import make_engine
 from rma.errors import BatchError
-from rma.readers import read_batch
-from rma.readers import source as src
-from rma.service import Origin, ingest_file
+from rma.service.batch import Origin, ingest_file
 from tests.factories import valid_claim, write_csv
 from tests.hostile.conftest import POSTING_TABLES, posted_rows
 
@@ -182,7 +182,7 @@ def test_a_file_larger_than_the_limit_is_not_hashed(tmp_path):
 
 
 def test_estimating_the_rows_of_a_named_pipe_does_not_block(tmp_path):
-    from rma.chunks import is_large
+    from rma.adapters.readers.chunks import is_large
 
     fifo = tmp_path / "claims.csv"
     os.mkfifo(fifo)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from rma.mail.message import parse_message
+from rma.adapters.mail.message import parse_message
 from tests.factories import valid_claim
 from tests.mailfactory import form_body, mail, raw_mail
 

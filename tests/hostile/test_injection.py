@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from rma.db.engine import make_engine
+from rma.adapters.db.engine import make_engine
 from tests.factories import valid_claim, write_csv, write_xlsx
 
 pytestmark = pytest.mark.prefect
@@ -138,7 +138,7 @@ def test_a_returned_report_gives_back_the_values_as_sent(cli, workdir):
              for row in ws.iter_rows() for c in row}
     # one cell each (no split): only the start is escaped, a ' of the value's own kept
     assert {"''-- as typed", "'" * 3 + "=1+1", "x;=cmd|' /C calc'!A0"} <= shown
-    from rma.readers import read_batch
+    from rma.adapters.readers import read_batch
 
     back = read_batch(report)
     assert sorted(back.sent["fault_description"]) == sorted(SPLIT_FORMULAS)

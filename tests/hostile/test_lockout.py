@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from rma.adapters.db import tables as t
+from rma.adapters.db.engine import make_engine, posting_transaction, upgrade
+from rma.adapters.db.reference import unlock_codes
+from rma.adapters.db.repository import ClaimsRepository
 from rma.config import Settings
-from rma.db import tables as t
-from rma.db.engine import make_engine, posting_transaction, upgrade
-from rma.db.reference import unlock_codes
-from rma.db.repository import ClaimsRepository
-from rma.results import BatchResult
-from rma.service import Origin, ingest_file
+from rma.domain.vocabulary.results import BatchResult
+from rma.service.batch import Origin, ingest_file
 from tests.e2e.conftest import seed_database
 from tests.factories import valid_claim, write_csv
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from rma.mail.forms import form_sheet
-from rma.mail.message import html_to_text
+from rma.adapters.mail.forms import form_sheet
+from rma.adapters.mail.message import html_to_text
 
 #: line shapes -> a body of n such lines
 BODIES: dict[str, Callable[[int], str]] = {

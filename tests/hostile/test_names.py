@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rma.names import MAX_NAME_BYTES, bounded_name, free_name
+from rma.adapters.names import MAX_NAME_BYTES, bounded_name, free_name
 from tests.e2e.conftest import today
 from tests.factories import valid_claim, write_csv
 from tests.hostile import builders as b

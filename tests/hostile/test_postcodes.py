@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
-import rma.domain.postcodes as postcodes
-from rma.formatcheck import check_rows
+import rma.domain.rules.postcodes as postcodes
+from rma.domain.rules.formatcheck import check_rows
 from tests.factories import generate_rows, valid_claim, write_csv, write_xlsx
 from tests.rules import claim, frame
 

@@ -11,8 +11,8 @@ import os
 import pytest
 import sqlalchemy as sa
 
-from rma.db import tables as t
-from rma.db.engine import make_engine
+from rma.adapters.db import tables as t
+from rma.adapters.db.engine import make_engine
 from tests.e2e.conftest import run_subprocess
 from tests.factories import valid_claim, write_csv
 from tests.mailfactory import form_body, mail

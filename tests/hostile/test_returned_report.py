@@ -11,9 +11,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from rma.adapters.readers import read_batch
+from rma.adapters.reports import ReportInput, write_reports
 from rma.errors import BatchError
-from rma.readers import read_batch
-from rma.reports import ReportInput, write_reports
 from tests.factories import valid_claim, write_xlsx
 
 HEADERS = ["Claim ref", "SN", "Fault description", "Recipient name", "Phone", "Country"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from rma.cli import main
+from rma.entrypoints.cli import main
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

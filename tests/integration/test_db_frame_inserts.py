@@ -10,9 +10,15 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from rma.db import tables as t
-from rma.db.engine import make_engine, upgrade
-from rma.db.repository import COPY_THRESHOLD, ClaimsRepository, PostingConflict, columns, records
+from rma.adapters.db import tables as t
+from rma.adapters.db.engine import make_engine, upgrade
+from rma.adapters.db.repository import (
+    COPY_THRESHOLD,
+    ClaimsRepository,
+    PostingConflict,
+    columns,
+    records,
+)
 from tests.integration.test_db_repository import NOW, add_accounts, add_batch, claim_row
 
 

@@ -12,17 +12,17 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from rma.db import tables as t
-from rma.db.codes import ALPHABET
-from rma.db.engine import make_engine, upgrade
-from rma.db.reference import (
+from rma.adapters.db import tables as t
+from rma.adapters.db.codes import ALPHABET
+from rma.adapters.db.engine import make_engine, upgrade
+from rma.adapters.db.reference import (
     import_accounts,
     import_codes,
     issue_code,
     parse_timestamp,
     unlock_codes,
 )
-from rma.db.repository import ClaimsRepository
+from rma.adapters.db.repository import ClaimsRepository
 from rma.errors import RmaError
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)

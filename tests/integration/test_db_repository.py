@@ -12,9 +12,8 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from rma.columns import CANONICAL, CS_FIELDS
-from rma.db import tables as t
-from rma.db.engine import (
+from rma.adapters.db import tables as t
+from rma.adapters.db.engine import (
     ensure_ready,
     head_revision,
     make_engine,
@@ -22,13 +21,14 @@ from rma.db.engine import (
     posting_transaction,
     upgrade,
 )
-from rma.db.repository import (
+from rma.adapters.db.repository import (
     COPY_THRESHOLD,
     ClaimsRepository,
     PostingConflict,
     is_conflict,
     records,
 )
+from rma.domain.vocabulary.columns import CANONICAL, CS_FIELDS
 from rma.errors import DatabaseNotReady
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -178,7 +178,7 @@ def test_submitted_codes_reach_the_database_only_as_digests(engine, monkeypatch)
     sees its SHA-256 digest, and Python's final check is hmac.compare_digest."""
     import hmac
 
-    from rma.db.codes import code_digest
+    from rma.adapters.db.codes import code_digest
 
     with engine.begin() as conn:
         add_accounts(conn)
@@ -202,7 +202,7 @@ def test_submitted_codes_reach_the_database_only_as_digests(engine, monkeypatch)
 
 
 def test_upgrade_gives_existing_codes_their_digest(db_url):
-    from rma.db.codes import code_digest
+    from rma.adapters.db.codes import code_digest
 
     upgrade(db_url, revision="0003")
     eng = make_engine(db_url)

@@ -1,4 +1,4 @@
-"""The fan-out parent's summary (rma.fanout.settled_results): what became of every file a
+"""The fan-out parent's summary (rma.service.fanout.settled_results): what became of every file a
 child run took, read back from the claims database and the quarantine notes, must say what
 the child itself saw — posted (with claim ids, rejections, warnings, reports), duplicate,
 quarantined, or still waiting after a crashed run."""
@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from rma import inbox as drop
+from rma.adapters import inbox as drop
+from rma.adapters.db.engine import make_engine, posting_transaction, upgrade
+from rma.adapters.db.reference import import_accounts, import_codes
 from rma.config import Settings
-from rma.db.engine import make_engine, posting_transaction, upgrade
-from rma.db.reference import import_accounts, import_codes
-from rma.fanout import dispatch_plan, settled_results
-from rma.service import Origin, ingest_file
+from rma.service.batch import Origin, ingest_file
+from rma.service.fanout import dispatch_plan, settled_results
 from tests.e2e.conftest import write_reference
 from tests.factories import valid_claim, write_csv, write_xlsx
 
@@ -104,7 +104,7 @@ def test_the_parent_summary_from_the_database_matches_what_the_children_saw(db_u
 @pytest.mark.parametrize("name", ["claims.csv", "claims.2.csv"])
 def test_a_quarantine_note_is_found_under_a_taken_name_but_not_from_an_earlier_night(
         tmp_path, name):
-    from rma.fanout import CLOCK_SKEW_SECONDS, quarantine_note
+    from rma.service.fanout import CLOCK_SKEW_SECONDS, quarantine_note
 
     folder = tmp_path / "quarantine" / "D-001"
     folder.mkdir(parents=True)

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from rma.adapters.db.engine import make_engine, posting_transaction, upgrade
+from rma.adapters.db.reference import import_accounts, import_codes
 from rma.config import Settings
-from rma.db.engine import make_engine, posting_transaction, upgrade
-from rma.db.reference import import_accounts, import_codes
-from rma.service import Origin, ingest_file
+from rma.service.batch import Origin, ingest_file
 from tests.e2e.conftest import write_reference
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "libreoffice"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from rma.adapters.mail.forms import form_sheet
+from rma.adapters.mail.message import html_to_text, parse_message, safe_filename
 from rma.errors import BatchError
-from rma.mail.forms import form_sheet
-from rma.mail.message import html_to_text, parse_message, safe_filename
 from tests.mailfactory import (
     XLSX_TYPE,
     broken_no_boundary_mail,

@@ -12,11 +12,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from rma.adapters.mail.outbox import pending, send_pending, write_to_outbox
+from rma.adapters.mail.reply import build_reply
+from rma.adapters.mail.smtp import SmtpTarget
+from rma.domain.vocabulary.results import BatchResult
 from rma.errors import ConfigError
-from rma.mail.outbox import pending, send_pending, write_to_outbox
-from rma.mail.reply import build_reply
-from rma.mail.smtp import SmtpTarget
-from rma.results import BatchResult
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

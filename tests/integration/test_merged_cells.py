@@ -8,7 +8,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from rma.readers import read_batch
+from rma.adapters.readers import read_batch
 
 HEADER = ["Claim ref", "Serial number", "Fault description", "Recipient city"]
 

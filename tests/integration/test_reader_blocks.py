@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from openpyxl import Workbook
 
-from rma.readers import csv as csv_reader
-from rma.readers import read_batch, sheet
+from rma.adapters.readers import csv as csv_reader
+from rma.adapters.readers import read_batch, sheet
 from tests.factories import generate_rows, write_csv
 
 HEADER = "Serial number,Fault description,Recipient city,Notes\r\n"

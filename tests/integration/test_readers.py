@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
+from rma.adapters.readers import read_batch
 from rma.config import Limits
 from rma.errors import BatchError
-from rma.readers import read_batch
 from tests.factories import generate_rows, valid_claim, write_csv, write_xlsx
 
 HEADERS = ["SN", "Fault", "Recipient", "Country"]

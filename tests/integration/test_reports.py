@@ -8,13 +8,19 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-import rma.reports as reports
-import rma.reports.xlsx as xlsx_report
-from rma.batch import SheetData
-from rma.reasons import Reason
-from rma.reports import CSV_COLUMNS, ReportInput, issue_table, summary_markdown, write_reports
-from rma.reports.summary import HOW_TO_FIX
-from rma.reports.xlsx import COMMENT_AUTHOR
+import rma.adapters.reports as reports
+import rma.adapters.reports.xlsx as xlsx_report
+from rma.adapters.reports import (
+    CSV_COLUMNS,
+    ReportInput,
+    issue_table,
+    summary_markdown,
+    write_reports,
+)
+from rma.adapters.reports.summary import HOW_TO_FIX
+from rma.adapters.reports.xlsx import COMMENT_AUTHOR
+from rma.domain.vocabulary.reasons import Reason
+from rma.domain.vocabulary.sheet import SheetData
 
 HEADERS = ["Claim No", "SN", "Fault", "Installed", "Phone", "Country", "Foo"]
 COLUMNS = {

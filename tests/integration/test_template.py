@@ -6,8 +6,8 @@ import pycountry
 import pytest
 from openpyxl import load_workbook
 
-from rma.columns import CANONICAL, COUNTRY_COLUMNS, DATE_COLUMNS, canonical_name
-from rma.template import HELP_SHEET, LISTS_SHEET, write_template
+from rma.adapters.reports.template import HELP_SHEET, LISTS_SHEET, write_template
+from rma.domain.vocabulary.columns import CANONICAL, COUNTRY_COLUMNS, DATE_COLUMNS, canonical_name
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,7 @@ def test_threshold_is_configurable(tmp_path: Path) -> None:
 def test_a_filled_template_reads_back_through_the_reader(tmp_path: Path) -> None:
     from datetime import date
 
-    from rma.readers import read_batch
+    from rma.adapters.readers import read_batch
 
     path = write_template(tmp_path / "filled.xlsx")
     wb = load_workbook(path)

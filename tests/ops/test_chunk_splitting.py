@@ -13,12 +13,19 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from rma.chunks import assemble, estimated_rows, is_large, plan_csv, read_csv_chunk, split_sheet
+from rma.adapters.readers import read_batch
+from rma.adapters.readers.chunks import (
+    assemble,
+    estimated_rows,
+    is_large,
+    plan_csv,
+    read_csv_chunk,
+    split_sheet,
+)
 from rma.config import Limits
+from rma.domain.rules.formatcheck import check_rows, concat_rows, format_issues
 from rma.errors import BatchError
-from rma.formatcheck import check_rows, concat_rows, format_issues
-from rma.readers import read_batch
-from rma.service import check_format
+from rma.service.batch import check_format
 from tests.factories import generate_rows, valid_claim, write_csv, write_xlsx
 
 pytestmark = pytest.mark.ops

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 import flows.ingest as flows_module
-from rma.results import BatchResult
-from rma.runlog import batch_line, logfmt
+from rma.domain.vocabulary.results import BatchResult
+from rma.service.runlog import batch_line, logfmt
 from tests.e2e.conftest import RMA
 from tests.factories import valid_claim, write_csv
 from tests.mailfactory import form_body, mail

@@ -2,7 +2,7 @@
 (pool settings from RMA_DB_*) and Prefect on a real `prefect server` backed by PostgreSQL.
 
 A batch is one transaction, and Prefect's task retries run it again after a transient
-fault (``rma.db.faults``): a claims connection killed mid-batch, a serialization failure or
+fault (``rma.adapters.db.faults``): a claims connection killed mid-batch, a serialization failure or
 a deadlock is retried and the batch posted exactly once; a fault on every attempt posts
 nothing and leaves the file waiting; an error that retrying cannot mend is not retried.
 Faults are real: ``pg_terminate_backend`` on the posting connection (from an admin
@@ -23,11 +23,11 @@ import sqlalchemy as sa
 
 import flows.ingest as flows_module
 from flows.chunked import LargeFileFailed
+from rma.adapters.db import tables as t
+from rma.adapters.db.engine import make_engine, posting_transaction, upgrade
+from rma.adapters.db.faults import is_transient, sqlstate
+from rma.adapters.db.repository import ClaimsRepository, PostingConflict
 from rma.config import DbPool, load_settings
-from rma.db import tables as t
-from rma.db.engine import make_engine, posting_transaction, upgrade
-from rma.db.faults import is_transient, sqlstate
-from rma.db.repository import ClaimsRepository, PostingConflict
 from rma.errors import ConfigError, DatabaseNotReady
 from tests.conftest import PG_ADMIN_URL, _pg_admin
 from tests.e2e.conftest import seed_database

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from rma.cli import main
+from rma.entrypoints.cli import main
 from tests.e2e.conftest import write_reference
 from tests.factories import valid_claim, write_csv
 from tests.ops.conftest import RMA, api, base_env, running_prefect_server, started, wait_until

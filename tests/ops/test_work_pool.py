@@ -16,13 +16,13 @@ from uuid import UUID
 import pytest
 import sqlalchemy as sa
 
-from rma.cli import main
+from rma.adapters.db.runs import last_runs
+from rma.adapters.db.tables import batches, claims
+from rma.adapters.inbox import waiting_files
 from rma.config import Settings
-from rma.db.runs import last_runs
-from rma.db.tables import batches, claims
-from rma.fanout import group_files
-from rma.inbox import waiting_files
-from rma.service import file_sha256
+from rma.entrypoints.cli import main
+from rma.service.batch import file_sha256
+from rma.service.fanout import group_files
 from tests.e2e.conftest import write_reference
 from tests.factories import valid_claim, write_csv, write_xlsx
 from tests.ops.conftest import (
@@ -192,7 +192,7 @@ def test_the_nightly_deployment_spreads_the_inbox_over_both_workers_and_posts_ea
     elapsed = time.monotonic() - started_at
     assert parent.state.is_completed(), parent.state
 
-    # the files travelled in the groups of rma.fanout.group_files, each in exactly one child
+    # the files travelled in the groups of rma.service.fanout.group_files, each in exactly one child
     children = _children(pool, parent_id)
     assert sorted(tuple(c.parameters["paths"]) for c in children) == sorted(
         tuple(str(w.path) for w in g) for g in expected_groups)

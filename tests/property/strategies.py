@@ -25,8 +25,9 @@ import numpy as np
 import pandas as pd
 from hypothesis import strategies as st
 
-from rma.batch import SheetData
-from rma.columns import (
+from rma.adapters.mail.forms import MAIL_HEADER_LABELS
+from rma.adapters.reports.escape import FORMULA_PREFIXES
+from rma.domain.vocabulary.columns import (
     CANONICAL,
     LABELS,
     MAX_LENGTH,
@@ -34,8 +35,7 @@ from rma.columns import (
     canonical_name,
     header_key,
 )
-from rma.mail.forms import MAIL_HEADER_LABELS
-from rma.reports.escape import FORMULA_PREFIXES
+from rma.domain.vocabulary.sheet import SheetData
 from tests import rules
 from tests.property.support import CODE_TEXTS, OPEN_SERIAL, ORIGINS, POSTED_REF, TODAY
 

@@ -20,14 +20,14 @@ import pandas as pd
 import sqlalchemy as sa
 from hypothesis import settings
 
-from rma.columns import CANONICAL
+from rma.adapters.db import tables as t
+from rma.adapters.db.engine import make_engine, upgrade
+from rma.adapters.db.reference import import_accounts, import_codes
 from rma.config import Settings
-from rma.db import tables as t
-from rma.db.engine import make_engine, upgrade
-from rma.db.reference import import_accounts, import_codes
-from rma.domain.decide import Decision, Policy, Reference
-from rma.reasons import WARNINGS, Reason
-from rma.service import Origin, ingest_file
+from rma.domain.rules.decide import Decision, Policy, Reference
+from rma.domain.vocabulary.columns import CANONICAL
+from rma.domain.vocabulary.reasons import WARNINGS, Reason
+from rma.service.batch import Origin, ingest_file
 from tests import rules
 from tests.factories import write_csv
 

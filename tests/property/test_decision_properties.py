@@ -6,10 +6,10 @@ from __future__ import annotations
 import pandas as pd
 from hypothesis import event, example, given
 
-from rma.columns import CANONICAL
-from rma.domain.decide import Decision, decide
-from rma.reasons import WARNINGS
-from rma.service import check_format
+from rma.domain.rules.decide import Decision, decide
+from rma.domain.vocabulary.columns import CANONICAL
+from rma.domain.vocabulary.reasons import WARNINGS
+from rma.service.batch import check_format
 from schemas.claims import raw_claims_schema, resolved_claims_schema
 from schemas.failures import validate
 from tests import rules

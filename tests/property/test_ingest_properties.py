@@ -26,19 +26,19 @@ from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from rma.columns import CANONICAL
-from rma.db import tables as t
-from rma.db.engine import make_engine
-from rma.db.repository import ClaimsRepository
-from rma.domain.decide import decide
-from rma.normalise import normalise
-from rma.readers import read_batch
-from rma.readers.header import header_text
-from rma.reasons import is_warning
-from rma.reports.escape import as_text, escape_csv_field
-from rma.reports.xlsx import REJECTIONS_SHEET, xlsx_value
-from rma.results import BatchResult
-from rma.service import Origin, check_format, ingest_file, ingest_sheet
+from rma.adapters.db import tables as t
+from rma.adapters.db.engine import make_engine
+from rma.adapters.db.repository import ClaimsRepository
+from rma.adapters.readers import read_batch
+from rma.adapters.readers.header import header_text
+from rma.adapters.reports.escape import as_text, escape_csv_field
+from rma.adapters.reports.xlsx import REJECTIONS_SHEET, xlsx_value
+from rma.domain.rules.decide import decide
+from rma.domain.rules.normalise import normalise
+from rma.domain.vocabulary.columns import CANONICAL
+from rma.domain.vocabulary.reasons import is_warning
+from rma.domain.vocabulary.results import BatchResult
+from rma.service.batch import Origin, check_format, ingest_file, ingest_sheet
 from schemas.claims import raw_claims_schema, resolved_claims_schema
 from schemas.failures import validate
 from tests import rules

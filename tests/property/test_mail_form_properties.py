@@ -1,4 +1,4 @@
-"""The e-mailed claim form (SPEC §3, rma.mail.forms): a form rendered from known values
+"""The e-mailed claim form (SPEC §3, rma.adapters.mail.forms): a form rendered from known values
 reads back as those values, and no text at all makes the reader raise."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import pandas as pd
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from rma.batch import SheetData
-from rma.columns import CANONICAL
-from rma.mail.forms import form_sheet, has_form_labels
-from rma.service import check_format
+from rma.adapters.mail.forms import form_sheet, has_form_labels
+from rma.domain.vocabulary.columns import CANONICAL
+from rma.domain.vocabulary.sheet import SheetData
+from rma.service.batch import check_format
 from tests.property import strategies as sx
 from tests.property.support import TODAY, examples, time_bound
 

@@ -24,13 +24,13 @@ import pandas as pd
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from rma.batch import SheetData
-from rma.columns import CANONICAL
+from rma.adapters.readers import read_batch
+from rma.adapters.readers.messages import display_name
 from rma.config import Limits
+from rma.domain.vocabulary.columns import CANONICAL
+from rma.domain.vocabulary.sheet import SheetData
 from rma.errors import BatchError
-from rma.readers import read_batch
-from rma.readers.messages import display_name
-from rma.service import check_format
+from rma.service.batch import check_format
 from tests.factories import generate_rows, write_csv, write_xlsx
 from tests.property.support import READER_REASONS, SCRATCH, TODAY, examples, time_bound
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rma.domain.decide import Policy
+from rma.domain.rules.decide import Policy
 from tests.rules import NOW, accounts, claim, codes, codes_of, frame, reference, run
 
 

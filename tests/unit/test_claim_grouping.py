@@ -170,7 +170,7 @@ def _one_row_claims() -> pd.DataFrame:
 
 
 def test_one_row_claims_are_taken_as_they_are_exactly_as_grouping_gives():
-    from rma.domain.decide import _claims, _grouped_claims
+    from rma.domain.rules.decide import _claims, _grouped_claims
 
     rows = _one_row_claims()
     assert rows["claim_key"].is_unique
@@ -180,7 +180,7 @@ def test_one_row_claims_are_taken_as_they_are_exactly_as_grouping_gives():
 
 
 def test_one_row_claim_view_is_the_grouped_view():
-    from rma.domain.decide import _claim_view, _grouped_claim_view
+    from rma.domain.rules.decide import _claim_view, _grouped_claim_view
 
     rows = _one_row_claims()
     rows = rows.assign(recipient_city=[float("nan"), "Berlin", None])  # NaN is blank too

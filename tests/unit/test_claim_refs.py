@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from rma.domain.claims import claim_ref_key, claim_ref_keys
+from rma.domain.rules.claims import claim_ref_key, claim_ref_keys
 from tests.rules import claim, codes_of, frame, reference, run
 
 

@@ -271,7 +271,7 @@ def test_an_account_with_a_stored_lock_gets_a_valid_code_locked_with_no_recent_a
 def test_the_accounts_a_batch_locks_are_those_reaching_the_limit_not_yet_locked():
     import pandas as pd
 
-    from rma.domain.codes import reaching_lockout
+    from rma.domain.rules.codes import reaching_lockout
 
     attempts = pd.DataFrame({
         "account_id": ["A", "A", "B", "C", "C", "D"],
@@ -332,7 +332,7 @@ def test_a_locked_account_may_still_file_claims_that_give_no_code():
 def test_no_claim_with_a_code_has_the_outcomes_the_full_computation_gives():
     import pandas as pd
 
-    from rma.domain.codes import _outcomes, code_outcomes, uncovered_serials
+    from rma.domain.rules.codes import _outcomes, code_outcomes, uncovered_serials
 
     none = pd.DataFrame({"claim_key": pd.Series(dtype="int64"),
                          "first_row": pd.Series(dtype="int64"),

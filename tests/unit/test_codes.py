@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from rma.db.codes import (
+from rma.adapters.db.codes import (
     ALPHABET,
     generate_code,
     is_valid_serial,

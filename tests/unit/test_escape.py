@@ -6,7 +6,7 @@ from datetime import date, datetime, time
 import pandas as pd
 import pytest
 
-from rma.reports.escape import (
+from rma.adapters.reports.escape import (
     as_text,
     escape_formula,
     escape_markdown,

@@ -1,4 +1,4 @@
-"""rma.fanout.group_files: the night's files in groups for the work pool's child runs, so a
+"""rma.service.fanout.group_files: the night's files in groups for the work pool's child runs, so a
 child's start-up cost is paid per group, never per file."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rma.fanout import group_files, group_indices
-from rma.inbox import WaitingFile
+from rma.adapters.inbox import WaitingFile
+from rma.service.fanout import group_files, group_indices
 
 MB = 1024 * 1024
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from rma.normalise import normalise
+from rma.domain.rules.normalise import normalise
 from tests.rules import claim, codes, codes_of, frame, reference, run
 
 

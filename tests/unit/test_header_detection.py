@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from rma.readers.header import (
+from rma.adapters.readers.header import (
     column_letter,
     find_header,
     header_text,

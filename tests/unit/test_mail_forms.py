@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rma.columns import CANONICAL, canonical_name
-from rma.mail.forms import MAIL_HEADER_LABELS, form_sheet, has_form_labels
+from rma.adapters.mail.forms import MAIL_HEADER_LABELS, form_sheet, has_form_labels
+from rma.domain.vocabulary.columns import CANONICAL, canonical_name
 from tests.mailfactory import form_body, forwarded_body, outlook_reply_body, reply_body
 
 

@@ -9,8 +9,8 @@ from email import message_from_bytes, policy
 import openpyxl
 import pytest
 
-from rma.mail.reply import build_reply, reply_subject
-from rma.results import BatchResult
+from rma.adapters.mail.reply import build_reply, reply_subject
+from rma.domain.vocabulary.results import BatchResult
 
 NOW = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC)
 

@@ -3,9 +3,9 @@ and the main reasons of a batch counted in rejected claims."""
 
 from __future__ import annotations
 
-from rma.reasons import Reason
-from rma.reports.summary import HOW_TO_FIX, how_to_fix
-from rma.results import BatchResult, main_reasons, rejected_claims_by_reason
+from rma.adapters.reports.summary import HOW_TO_FIX, how_to_fix
+from rma.domain.vocabulary.reasons import Reason
+from rma.domain.vocabulary.results import BatchResult, main_reasons, rejected_claims_by_reason
 
 
 def _rejection(row: int, code: str, claim_ref: str | None = None) -> dict[str, object]:

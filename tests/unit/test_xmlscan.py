@@ -1,11 +1,11 @@
-"""rma.readers.xmlscan: the extent of a worksheet as calamine would lay it out, from its bytes,
-whichever way they are split into chunks."""
+"""rma.adapters.readers.xmlscan: the extent of a worksheet as calamine would lay it out, from its
+bytes, whichever way they are split into chunks."""
 
 from __future__ import annotations
 
 import pytest
 
-from rma.readers.xmlscan import (
+from rma.adapters.readers.xmlscan import (
     BAD_REFERENCE,
     ENTITIES,
     NESTED,
@@ -113,7 +113,7 @@ def test_sheet_names_map_to_parts_as_calamine_resolves_them():
 
 @pytest.mark.parametrize("size", [1, 5, 17, 64, 1 << 20])
 def test_merged_ranges_are_counted_however_the_part_is_cut_into_chunks(size):
-    from rma.readers.xmlscan import MergeCount
+    from rma.adapters.readers.xmlscan import MergeCount
 
     data = _sheet("") + (b"<mergeCells count=\"3\"><mergeCell ref=\"A2:A3\"/>"
                          b"<x:mergeCell ref=\"B2:B3\"></x:mergeCell><mergeCell\nref=\"C2:C3\"/>"

@@ -1,0 +1,49 @@
+"""The claims database: schema, engines and migrations, repository, reference data.
+
+Typical use::
+
+    engine = make_engine(settings.database_url)
+    ensure_ready(engine)
+    with posting_transaction(engine) as conn:
+        repo = ClaimsRepository(conn)
+        ...
+"""
+
+from rma.adapters.db.codes import generate_code, normalise_code, split_serials
+from rma.adapters.db.engine import (
+    ensure_ready,
+    head_revision,
+    make_engine,
+    normalise_url,
+    posting_transaction,
+    upgrade,
+)
+from rma.adapters.db.reference import (
+    ImportResult,
+    import_accounts,
+    import_codes,
+    issue_code,
+    unlock_codes,
+)
+from rma.adapters.db.repository import ClaimsRepository, PostingConflict, is_conflict, records
+
+__all__ = [
+    "ClaimsRepository",
+    "ImportResult",
+    "PostingConflict",
+    "ensure_ready",
+    "generate_code",
+    "head_revision",
+    "import_accounts",
+    "import_codes",
+    "is_conflict",
+    "issue_code",
+    "make_engine",
+    "normalise_code",
+    "normalise_url",
+    "posting_transaction",
+    "records",
+    "split_serials",
+    "unlock_codes",
+    "upgrade",
+]

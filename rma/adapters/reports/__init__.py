@@ -1,0 +1,92 @@
+"""Rejection reports of a batch (SPEC §6): rejections.xlsx, rejections.csv and summaries.
+
+Each file is written to a temporary name in the output folder and moved into place with
+``os.replace``, so a reader never sees a half-written report.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+from rma.adapters.names import MAX_NAME_BYTES, bounded_name
+from rma.adapters.reports.csv import CSV_COLUMNS, write_csv
+from rma.adapters.reports.escape import escape_formula
+from rma.adapters.reports.summary import (
+    IssueLine,
+    ReportInput,
+    issue_lines,
+    issue_table,
+    summary_markdown,
+)
+from rma.adapters.reports.xlsx import write_xlsx
+
+# mkstemp creates 0600 files; give the report the mode a plain open() would have
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+__all__ = [
+    "CSV_COLUMNS",
+    "IssueLine",
+    "ReportInput",
+    "escape_formula",
+    "issue_lines",
+    "issue_table",
+    "report_stem",
+    "summary_markdown",
+    "write_reports",
+]
+
+
+#: what follows a report's stem; the longest one bounds the stem (``report_stem``)
+REPORT_SUFFIXES = {kind: f".rejections.{kind}" for kind in ("xlsx", "csv")}
+_LONGEST_SUFFIX = max(len(s) for s in REPORT_SUFFIXES.values())
+
+
+def report_stem(file_stem: str, sha256: str) -> str:
+    """The stem of a file's reports: its own stem, cut so that every report name fits in
+    ``MAX_NAME_BYTES`` (``rma.adapters.names``), then the start of its SHA-256, which tells two
+    files of one name apart and is never cut."""
+    return bounded_name(file_stem, f".{sha256[:12]}", MAX_NAME_BYTES - _LONGEST_SUFFIX)
+
+
+def write_reports(report: ReportInput, out_dir: Path, stem: str) -> dict[str, Path]:
+    """Write <stem>.rejections.xlsx and <stem>.rejections.csv into out_dir (a stem made by
+    ``report_stem``)."""
+    name = Path(stem).name  # never let a stem point outside out_dir
+    if not name or name in {".", ".."}:
+        raise ValueError(f"unusable report file stem: {stem!r}")
+    name = bounded_name(name, "", MAX_NAME_BYTES - _LONGEST_SUFFIX)  # any other stem: fits
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lines = issue_lines(report)
+    writers: dict[str, Callable[[ReportInput, Path], None]] = {
+        "xlsx": partial(write_xlsx, lines=lines),
+        "csv": partial(write_csv, lines=lines),
+    }
+    paths = {}
+    for kind, writer in writers.items():
+        paths[kind] = _write_atomically(out_dir / f"{name}{REPORT_SUFFIXES[kind]}", report,
+                                        writer)
+    return paths
+
+
+def _write_atomically(
+    target: Path, report: ReportInput, writer: Callable[[ReportInput, Path], None]
+) -> Path:
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        writer(report, tmp)
+        with tmp.open("rb") as fh:
+            os.fsync(fh.fileno())
+        tmp.chmod(0o666 & ~_UMASK)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target

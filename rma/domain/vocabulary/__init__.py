@@ -1,0 +1,1 @@
+"""The domain's vocabulary: columns, reason codes, issues, the sheet, results."""

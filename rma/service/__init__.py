@@ -1,0 +1,1 @@
+"""The service layer: one batch, one mail, fan-out, status; one unit of work each."""

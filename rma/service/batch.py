@@ -1,0 +1,222 @@
+"""The service layer: one batch from a file to posted claims and a rejection report.
+
+Read, normalise and check the format outside any transaction; then, inside one posting
+transaction (serialised against every other posting), look up what the decision needs,
+decide, write the reports and post. Nothing is posted unless the whole batch commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+
+from rma.adapters.db.engine import posting_transaction
+from rma.adapters.db.repository import ClaimsRepository
+from rma.adapters.readers import read_batch, unreadable
+from rma.adapters.readers.messages import display_name
+from rma.adapters.readers.source import FileState, sha256_regular
+from rma.adapters.reports import (
+    ReportInput,
+    issue_table,
+    report_stem,
+    summary_markdown,
+    write_reports,
+)
+from rma.config import Limits, Settings
+from rma.domain.rules.codes import guessing_report, reaching_lockout
+from rma.domain.rules.decide import Decision, Policy, Reference, decide, lookups
+from rma.domain.rules.formatcheck import check_rows, format_issues
+from rma.domain.vocabulary.issues import concat_issues
+from rma.domain.vocabulary.reasons import Reason, is_warning
+from rma.domain.vocabulary.results import BatchResult
+from rma.domain.vocabulary.sheet import SheetData
+from rma.errors import BatchError, ReportNotWritten
+from rma.service.posting import post_decision
+
+#: code guessing and lock-outs (SPEC §4); Prefect picks it up as an extra logger
+security_log = logging.getLogger("rma.security")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Who a batch is from: the drop folder, mail sender or --account; None = by hand."""
+
+    account_id: str | None
+    source: str
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a regular file (never read through a link, never a pipe: OSError)."""
+    sha, _ = sha256_regular(path)
+    assert sha is not None
+    return sha
+
+
+def new_batch_id() -> str:
+    return "B-" + secrets.token_hex(10)
+
+
+def check_format(sheet: SheetData, today: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Step 1: normalised rows and every format issue and warning of every row. (Large
+    files do the same in chunks: ``rma.adapters.readers.chunks``, ``flows/chunked.py``.)"""
+    checked = check_rows(sheet.canonical(), today)
+    return checked.rows, format_issues([checked], sheet)
+
+
+def screen_file(path: Path, origin: Origin, engine: sa.Engine, limits: Limits | None = None,
+                listed: FileState | None = None) -> BatchResult | None:
+    """Before reading: a file that cannot be opened as a regular file (failed) or whose
+    content was already posted (duplicate); None when the file is to be read and decided
+    (also when it is too large to hash: reading it says so). ``listed``: see ``read_batch``."""
+    try:
+        sha, _ = sha256_regular(path, listed, limits.file_bytes if limits else None)
+    except OSError as exc:
+        error = unreadable(display_name(path), exc)
+        return BatchResult.failed(origin.source, error.code, error.message, origin.account_id)
+    if sha is None:
+        return None
+    with engine.connect() as conn:
+        first = ClaimsRepository(conn).find_batch_by_sha(sha)
+    return None if first is None else _duplicate(origin.source, origin, first)
+
+
+def ingest_file(path: Path, origin: Origin, engine: sa.Engine, settings: Settings,
+                reports_dir: Path, now: dt.datetime | None = None,
+                listed: FileState | None = None) -> BatchResult:
+    """Process one claim file as one batch. Batch errors come back as a failed result;
+    database faults raise (the caller's retry policy decides). A drop-folder file comes with
+    its ``listed`` state: only that very file, unchanged, is read."""
+    now = now or dt.datetime.now(dt.UTC)
+    early = screen_file(path, origin, engine, settings.limits, listed)
+    if early is not None:
+        return early
+    try:
+        sheet = read_batch(path, settings.limits, listed)
+    except BatchError as exc:
+        return BatchResult.failed(origin.source, exc.code, exc.message, origin.account_id)
+    return ingest_sheet(sheet, origin, engine, settings, reports_dir, now)
+
+
+def ingest_sheet(sheet: SheetData, origin: Origin, engine: sa.Engine, settings: Settings,
+                 reports_dir: Path, now: dt.datetime | None = None,
+                 extra_issues: pd.DataFrame | None = None) -> BatchResult:
+    """Decide and post one batch already read (a file's sheet or an e-mailed form).
+    ``extra_issues`` are warnings found while reading it (e.g. ignored attachments)."""
+    now = now or dt.datetime.now(dt.UTC)
+    rows, issues = check_format(sheet, now.date())
+    if extra_issues is not None:
+        issues = concat_issues([issues, extra_issues])
+    return post_checked(sheet, rows, issues, origin, engine, settings, reports_dir, now)
+
+
+def post_checked(sheet: SheetData, rows: pd.DataFrame, format_issues: pd.DataFrame,
+                 origin: Origin, engine: sa.Engine, settings: Settings, reports_dir: Path,
+                 now: dt.datetime) -> BatchResult:
+    """Steps 2–7, the reports and the posting of a batch whose format is checked: one
+    transaction. Database faults raise; a retry runs this again from the checked rows."""
+    source, sha = origin.source, sheet.sha256
+    policy = Policy(now=now, threshold=settings.eligibility_threshold,
+                    lockout_attempts=settings.lockout_attempts)
+    with posting_transaction(engine) as conn:
+        repo = ClaimsRepository(conn)
+        first = repo.find_batch_by_sha(sha)  # another run may have posted it meanwhile
+        if first is not None:
+            return _duplicate(source, origin, first)
+        ref = _reference(repo, rows, origin.account_id, now, settings.lockout_hours)
+        decision = decide(rows, format_issues, origin.account_id, ref, policy)
+        batch_id = new_batch_id()
+        claim_ids = repo.allocate_claim_ids(now.year, decision.claims_accepted)
+        report = _report_input(sheet, decision, claim_ids, batch_id, origin.account_id)
+        reports = _write_reports(report, reports_dir, report_stem(sheet.source.stem, sha)) \
+            if len(decision.issues) else {}
+        post_decision(repo, decision, claim_ids, sheet, batch_id, source, origin.account_id,
+                      sha, now)
+        # in the posting's transaction: no batch can be decided between the attempts that
+        # reach the limit and the lock they set
+        newly_locked = reaching_lockout(decision.attempts, ref.invalid_attempts,
+                                        ref.code_locked, settings.lockout_attempts)
+        repo.lock_codes(newly_locked, now)
+    for line in guessing_report(decision.attempts, source, newly_locked):
+        security_log.warning(line)
+    return _result(source, origin, batch_id, decision, claim_ids, report, reports, sheet)
+
+
+def _write_reports(report: ReportInput, reports_dir: Path, stem: str) -> dict[str, Path]:
+    """Reports are written inside the posting transaction, before anything is posted: a full
+    disk or an unwritable folder rolls the whole batch back and the file stays waiting."""
+    try:
+        return write_reports(report, reports_dir, stem)
+    except OSError as exc:
+        raise ReportNotWritten(
+            f"the rejection report could not be written to {reports_dir} "
+            f"({exc.strerror or exc}); nothing of this batch was posted"
+        ) from exc
+
+
+def _duplicate(source: str, origin: Origin, first: str) -> BatchResult:
+    return BatchResult(source=source, status="duplicate", account_id=origin.account_id,
+                       batch_id=first,
+                       error={"code": str(Reason.DUPLICATE_BATCH),
+                              "message": f"This file was already processed as batch {first}; "
+                                         "nothing was posted again."})
+
+
+def _reference(repo: ClaimsRepository, rows: pd.DataFrame, origin: str | None,
+               now: dt.datetime, lockout_hours: int) -> Reference:
+    need = lookups(rows, origin)
+    accounts = repo.accounts(need.account_ids)
+    # the lock-out matters only to claims that give a code
+    coded = list(accounts["account_id"]) if need.code_keys else []
+    return Reference(
+        accounts=accounts,
+        codes=repo.codes(need.code_keys),
+        open_serials=repo.open_serials(need.serial_numbers),
+        posted_refs=repo.posted_claim_refs(list(accounts["account_id"]), need.claim_ref_keys),
+        invalid_attempts=repo.invalid_attempts(coded, now - dt.timedelta(hours=lockout_hours)),
+        code_locked=repo.code_locked(coded),
+    )
+
+
+def _report_input(sheet: SheetData, decision: Decision, claim_ids: list[str], batch_id: str,
+                  account_id: str | None) -> ReportInput:
+    refs = decision.rows["claim_ref"]
+    # the reports name the claims of rejected rows and of rows with an issue; a claim
+    # without a claim_ref is called "row N" (claim_label's default)
+    named = (refs.index.isin(decision.rejected_rows) | refs.index.isin(decision.issues["row"])
+             ) & refs.notna().to_numpy()
+    refs = refs[named]
+    return ReportInput(
+        sheet=sheet, issues=decision.issues, rejected_rows=decision.rejected_rows,
+        claim_of_row=dict(zip(refs.index.astype(int), refs.astype(str), strict=True)),
+        claims_accepted=decision.claims_accepted, claims_rejected=decision.claims_rejected,
+        claim_ids=claim_ids, batch_id=batch_id, account_id=account_id)
+
+
+def _result(source: str, origin: Origin, batch_id: str, decision: Decision,
+            claim_ids: list[str], report: ReportInput, reports: dict[str, Path],
+            sheet: SheetData) -> BatchResult:
+    table = issue_table(report)
+    warning_mask = decision.issues["code"].map(is_warning).astype(bool)
+    rejections = [
+        {k: line.get(k) for k in ("sheet", "row", "claim_ref", "serial_number", "column",
+                                  "code", "message")}
+        for line in table if not is_warning(line["code"])
+    ]
+    warnings = [
+        {"row": int(w.row), "code": w.code, "column": w.column, "message": w.message}
+        for w in decision.issues[warning_mask].itertuples(index=False)
+    ]
+    return BatchResult(
+        source=source, status="posted", account_id=origin.account_id, batch_id=batch_id,
+        claims_accepted=decision.claims_accepted, claims_rejected=decision.claims_rejected,
+        claim_ids=claim_ids, rejections=rejections, warnings=warnings,
+        reports={k: str(v) for k, v in reports.items()},
+        summary_markdown=summary_markdown(report) if len(decision.issues) else "",
+        issue_table=table,
+    )

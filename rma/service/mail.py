@@ -1,0 +1,178 @@
+"""One e-mail, from raw bytes to batches, a database record and a reply in the outbox.
+
+The sender's address names the account (active accounts only); an unknown sender gets no
+reply (no backscatter) and the message is quarantined. So does a From header that does not
+name exactly one trustworthy mailbox (``rma.adapters.mail.message``: defects, several addresses, a
+display name that is another address): it is never read as the registered account. The
+body's claim form is one batch, every claim spreadsheet attached is a batch of its own; other
+attachments are listed as ignored. A re-delivered copy (same Message-ID or same bytes) is a
+duplicate and gets no reply.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from rma.adapters.db.engine import posting_transaction
+from rma.adapters.db.repository import ClaimsRepository
+from rma.adapters.mail.forms import form_sheet
+from rma.adapters.mail.message import MailMessage, parse_message
+from rma.adapters.mail.outbox import write_to_outbox
+from rma.adapters.mail.reply import build_reply
+from rma.adapters.readers import ACCEPTED_FORMATS
+from rma.config import Settings
+from rma.domain.vocabulary.printable import shown
+from rma.domain.vocabulary.reasons import Reason
+from rma.domain.vocabulary.results import BatchResult
+from rma.errors import BatchError
+from rma.service.batch import Origin, ingest_file, ingest_sheet
+
+
+@dataclass
+class MessageOutcome:
+    """What became of one e-mail; ``status``: processed, duplicate, unknown_sender, failed."""
+
+    source: str
+    status: str
+    message_id: str = ""
+    sender: str = ""
+    account_id: str | None = None
+    batches: list[BatchResult] = field(default_factory=list)
+    ignored_attachments: list[str] = field(default_factory=list)
+    reply: str | None = None
+    error: dict[str, str] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"source": self.source, "message_id": self.message_id, "sender": self.sender,
+                "account_id": self.account_id, "status": self.status,
+                "batches": [b.to_json() for b in self.batches],
+                "ignored_attachments": list(self.ignored_attachments),
+                "reply": self.reply, "error": self.error}
+
+    def line(self) -> str:
+        """One line for the console and the log (the sender's text in it escaped)."""
+        who = f"{self.sender or 'unknown sender'}"
+        if self.error:
+            return shown(f"{self.source} from {who}: {self.status} — {self.error['code']}: "
+                         f"{self.error['message']}")
+        return shown(f"{self.source} from {who} ({self.account_id}): {self.status}, "
+                     f"{len(self.batches)} batch(es), reply: {self.reply or 'none'}")
+
+
+def _is_claim_file(name: str) -> bool:
+    return Path(name).suffix.lower() in ACCEPTED_FORMATS
+
+
+def _ignored_warnings(names: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({"row": 0, "column": "", "code": str(Reason.IGNORED_ATTACHMENT),
+                         "message": [f"The attachment {n!r} is not a claim spreadsheet and was "
+                                     "ignored." for n in names],
+                         "value": names})
+
+
+def _record(engine: sa.Engine, msg: MailMessage, account_id: str | None, status: str,
+            error_code: str | None, batches: list[BatchResult], reply_id: str | None,
+            now: dt.datetime) -> None:
+    with posting_transaction(engine) as conn:
+        repo = ClaimsRepository(conn)
+        if repo.find_message(msg.message_id, msg.sha256) is not None:
+            return  # an overlapping run recorded it first
+        repo.insert_message({
+            "message_id": msg.message_id, "sha256": msg.sha256, "sender": msg.sender,
+            "account_id": account_id, "subject": msg.subject, "received_at": now,
+            "status": status, "error_code": error_code,
+            "authentication_results": msg.authentication_results,
+            "batch_ids": ";".join(b.batch_id for b in batches if b.batch_id),
+            "reply_message_id": reply_id,
+        })
+
+
+def ingest_message(raw: bytes, source: str, engine: sa.Engine, settings: Settings,
+                   reports_dir: Path, outbox: Path, now: dt.datetime | None = None
+                   ) -> MessageOutcome:
+    """Process one e-mail. Batch errors are outcomes; database faults raise (Prefect retries)."""
+    now = now or dt.datetime.now(dt.UTC)
+    try:
+        msg = parse_message(raw, max_attachment_bytes=settings.max_attachment_bytes,
+                            name=Path(source).name)
+    except BatchError as exc:
+        return MessageOutcome(source, "failed", error={"code": exc.code, "message": exc.message})
+    outcome = MessageOutcome(source, "processed", msg.message_id, msg.sender)
+    with engine.connect() as conn:
+        repo = ClaimsRepository(conn)
+        if repo.find_message(msg.message_id, msg.sha256) is not None:
+            outcome.status = "duplicate"
+            return outcome
+        account = repo.account_by_email(msg.sender)
+    if account is None:
+        outcome.status = "unknown_sender"
+        why = (f"{msg.sender} is not the registered address of an active account"
+               if msg.sender else f"no sender can be trusted: {msg.sender_problem}")
+        outcome.error = {"code": str(Reason.UNKNOWN_SENDER),
+                         "message": f"{why}; no reply is sent."}
+        _record(engine, msg, None, outcome.status, outcome.error["code"], [], None, now)
+        return outcome
+    outcome.account_id = account
+    outcome.batches, outcome.ignored_attachments = _batches(msg, source, account, engine,
+                                                            settings, reports_dir, now)
+    reply = build_reply(to=msg.sender, original_subject=msg.subject,
+                        original_message_id=msg.message_id,
+                        original_references=msg.references, results=outcome.batches,
+                        from_address=settings.mail_from,
+                        ignored_attachments=outcome.ignored_attachments, now=now)
+    outcome.reply = str(write_to_outbox(reply, outbox))
+    _record(engine, msg, account, outcome.status, None, outcome.batches,
+            str(reply["Message-ID"]), now)
+    return outcome
+
+
+def _batches(msg: MailMessage, source: str, account: str, engine: sa.Engine,
+             settings: Settings, reports_dir: Path, now: dt.datetime
+             ) -> tuple[list[BatchResult], list[str]]:
+    ignored = [a.filename for a in msg.attachments if not _is_claim_file(a.filename)]
+    ignored += [f"{name} (over the size limit)" for name in msg.oversized]
+    results: list[BatchResult] = []
+    body_bytes = len(msg.body.encode("utf-8", "surrogateescape"))
+    form = None
+    if body_bytes > settings.max_body_bytes:
+        # not read at all: the sender is told to attach a spreadsheet instead
+        results.append(BatchResult.failed(
+            f"{source} (form)", str(Reason.TOO_LARGE),
+            f"The message body is too large ({body_bytes:,} bytes; the limit is "
+            f"{settings.max_body_bytes:,} bytes) and was not read. Please send the claims as "
+            "an attached spreadsheet (.xlsx, .xlsm or .csv).", account))
+    else:
+        form_hash = hashlib.sha256(f"form\n{msg.message_id}\n{msg.body}".encode()).hexdigest()
+        form = form_sheet(msg.body, source=Path(f"{_safe(msg.message_id)}.form"),
+                          sha256=form_hash)
+    if form is not None:
+        results.append(ingest_sheet(form, Origin(account, f"{source} (form)"), engine,
+                                    settings, reports_dir, now,
+                                    extra_issues=_ignored_warnings(ignored) if ignored else None))
+    with tempfile.TemporaryDirectory(prefix="rma-mail-") as scratch:
+        for n, attachment in enumerate(msg.attachments):
+            if not _is_claim_file(attachment.filename):
+                continue
+            path = Path(scratch) / str(n) / attachment.filename  # a safe basename already
+            path.parent.mkdir()
+            path.write_bytes(attachment.data)
+            results.append(ingest_file(path, Origin(account, f"{source}/{attachment.filename}"),
+                                       engine, settings, reports_dir, now))
+    if not results:
+        results.append(BatchResult.failed(
+            source, str(Reason.EMPTY_BATCH),
+            "The e-mail holds no claim form (Label: value lines) and no claim spreadsheet "
+            "(.xlsx, .xlsm or .csv).", account))
+    return results, ignored
+
+
+def _safe(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text.strip("<>"))[:80]
