@@ -6,11 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-LEVELS: tuple[str, ...] = ("none", "bronze", "silver", "gold", "platinum")
-
-
-def level_rank(level: str) -> int:
-    return LEVELS.index(level)
+from rma.domain.vocabulary.levels import LEVELS
 
 
 @dataclass(frozen=True)

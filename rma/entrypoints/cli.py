@@ -132,7 +132,7 @@ def _progress(as_json: bool):
     """Console progress of a flow run (``rma.service.progress``): never with --json (stdout is the
     JSON document), else RMA_PROGRESS (auto: a bar on a terminal, plain lines otherwise)."""
     from rma.config import load_settings
-    from rma.service.progress import showing
+    from rma.entrypoints.progress import showing
 
     return showing("off" if as_json else load_settings().progress)
 

@@ -1,6 +1,7 @@
 """SIGTERM / SIGINT during `rma run-inbox` (issue 12, item 5; rma.service.stopping): the first
 signal lets the batch in progress commit, takes no new file or e-mail, records the run
-truthfully and only then frees the inbox lock; a second signal aborts at once and leaves no half batch.
+truthfully and only then frees the inbox lock; a second signal aborts at once and leaves no
+half batch.
 
 Real `rma run-inbox` subprocesses on a SQLite database, real signals (os.kill). The inbox holds
 four files of ROWS rows, run one at a time (RMA_WORKERS=1), and one e-mail, taken after the

@@ -27,9 +27,9 @@ from rma.adapters.db.codes import (
     split_serials,
 )
 from rma.adapters.db.repository import INSERT_CHUNK, dialect_insert, in_chunks
-from rma.adapters.db.tables import ACCOUNT_KINDS, CODE_STATUSES, accounts, rma_codes
-from rma.config import LEVELS
+from rma.adapters.db.tables import CODE_STATUSES, accounts, rma_codes
 from rma.domain.vocabulary.columns import CS_FIELDS, DATE_COLUMNS, header_key
+from rma.domain.vocabulary.levels import ACCOUNT_KINDS, LEVELS
 from rma.errors import RmaError
 
 ACCOUNT_COLUMNS = ("account_id", "name", "kind", "partner_level", "emails", "country", "active",

@@ -15,6 +15,7 @@ from sqlalchemy.types import TypeDecorator
 
 from rma.adapters.db.codes import code_digest
 from rma.domain.vocabulary.columns import CANONICAL, CS_FIELDS, DATE_COLUMNS
+from rma.domain.vocabulary.levels import ACCOUNT_KINDS, LEVELS
 
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -26,8 +27,6 @@ NAMING_CONVENTION: dict[str, str] = {
 
 metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
-ACCOUNT_KINDS = ("distributor", "installer")
-PARTNER_LEVELS = ("none", "bronze", "silver", "gold", "platinum")
 CODE_STATUSES = ("issued", "redeemed", "revoked")
 SEVERITIES = ("error", "warning")
 
@@ -117,7 +116,7 @@ accounts = sa.Table(
     sa.Column("code_lock_reset_at", UTCDateTime, nullable=True),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     _check_in("kind", ACCOUNT_KINDS, "kind"),
-    _check_in("partner_level", PARTNER_LEVELS, "partner_level"),
+    _check_in("partner_level", LEVELS, "partner_level"),
 )
 
 #: The CS-registered fields an RMA code carries (SPEC §2); installation_date is a Date.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rma.config import LEVELS, level_rank
 from rma.domain.vocabulary.issues import concat_issues, issues_where
+from rma.domain.vocabulary.levels import LEVELS, level_rank
 from rma.domain.vocabulary.reasons import Reason
 
 
