@@ -1,4 +1,4 @@
-"""Batch artifacts created off the file's critical path.
+"""A batch's artifacts and log line, the artifacts created off the file's critical path.
 
 A batch's two artifacts (markdown summary + issue table) are two round trips to the Prefect
 API. Made inline they held every file's task for them: 300 small files took 56.3 s with
@@ -18,6 +18,13 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from functools import partial
+
+from prefect import get_run_logger
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from rma.domain.vocabulary.results import BatchResult
+from rma.service.runlog import batch_line
 
 #: round trips in flight at once (the API server is the bottleneck, not this process)
 PUBLISHERS = 2
@@ -59,3 +66,26 @@ def _guarded(create: Callable[[], object], what: str) -> None:
     except Exception as exc:  # the batch is committed; its artifact is only a view of it
         log.warning("the Prefect artifact of %s could not be created: %s: %s", what,
                     type(exc).__name__, exc)
+
+
+def publish_batch(result: BatchResult, source: str, seconds: float | None, **extra: object
+                  ) -> None:
+    """A processed batch's artifacts (when it has rejections or warnings; created in the
+    background) and its one structured log line (``rma.service.runlog``)."""
+    if result.batch_id and result.status == "posted" and result.summary_markdown:
+        submit(partial(_batch_artifacts, result, source), f"batch {result.batch_id}")
+    get_run_logger().info(batch_line(result, seconds, **extra))
+
+
+def artifact_key(batch_id: str) -> str:
+    """The key of a batch's artifacts (Prefect allows lower-case letters, digits and dashes)."""
+    return "batch-" + "".join(ch if ch.isalnum() else "-" for ch in batch_id.lower())
+
+
+def _batch_artifacts(result: BatchResult, source: str) -> None:
+    key = artifact_key(str(result.batch_id))
+    create_markdown_artifact(key=key, markdown=result.summary_markdown,
+                             description=f"Batch {result.batch_id} from {source}")
+    if result.issue_table:
+        create_table_artifact(key=key + "-issues", table=result.issue_table[:1000],
+                              description=f"Rejections and warnings of {source}")

@@ -23,7 +23,8 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
 from flows import artifacts
-from flows.ingest import engine_for, publish_batch
+from flows.artifacts import publish_batch
+from flows.engines import engine_for
 from rma.adapters.db.faults import retry_condition
 from rma.adapters.readers import read_batch
 from rma.adapters.readers.chunks import (
@@ -69,8 +70,10 @@ def post_batch(sheet: SheetData, rows: pd.DataFrame, issues: pd.DataFrame,
                now: dt.datetime) -> BatchResult:
     """Decide, report and post the checked file in one transaction; transient database
     faults are retried from the checked rows (the chunks are not read again)."""
+    settings = load_settings()  # a task of its own flow run, maybe on a Dask worker
     return post_checked(sheet, rows, issues, Origin(account_id, source),
-                        engine_for(database_url), load_settings(), Path(reports_dir), now)
+                        engine_for(database_url, settings.db_pool), settings,
+                        Path(reports_dir), now)
 
 
 @flow(name="ingest-large-file", log_prints=False)
@@ -86,7 +89,7 @@ def ingest_large_file(path: str, account_id: str | None = None, source: str | No
     url = database_url or settings.database_url
     reports = reports_dir or str(settings.reports or Path("reports"))
     now = dt.datetime.now(dt.UTC)
-    result = screen_file(Path(path), Origin(account_id, source), engine_for(url),
+    result = screen_file(Path(path), Origin(account_id, source), engine_for(url, settings.db_pool),
                          settings.limits, listed)
     parts: list[CheckedRows] = []
     if result is None:

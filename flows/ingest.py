@@ -6,66 +6,55 @@ from __future__ import annotations
 import datetime as dt
 import time
 from contextlib import nullcontext
-from functools import cache, partial
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from prefect import flow, get_run_logger, task, unmapped
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture, as_completed
 from prefect.runtime import flow_run as prefect_flow_run
 
 from flows import artifacts
+from flows.artifacts import publish_batch
+from flows.chunked import run_large_file
+from flows.engines import engine_for, forget_engines
 from flows.fanout import fan_out
 from flows.runners import FilePoolTaskRunner, group_processes, process_pool
 from rma.adapters import inbox as drop
-from rma.adapters.db.engine import ensure_ready, make_engine
 from rma.adapters.db.faults import retry_condition
 from rma.adapters.db.runs import finish_run, start_run
 from rma.adapters.mail.outbox import send_pending
 from rma.adapters.readers.chunks import is_large
 from rma.adapters.readers.source import FileState, read_regular
+from rma.adapters.reports.runs import mail_summary, run_summary
 from rma.adapters.runlock import inbox_lock
 from rma.config import Settings, load_settings
 from rma.domain.vocabulary.printable import shown
 from rma.domain.vocabulary.results import Batches, BatchResult, NotTaken
 from rma.service import progress, stopping
 from rma.service.batch import Origin, ingest_file
-from rma.service.fanout import group_indices
 from rma.service.mail import MessageOutcome, ingest_message
 from rma.service.returns import hand_back
+from rma.service.run import (
+    ABORTED,
+    STOPPED,
+    failed_file,
+    failed_message,
+    mail_batches,
+    message_words,
+    outcome_words,
+    task_groups,
+)
 from rma.service.runlog import batch_line
 
-_engines_made: list[sa.Engine] = []
-
-
-@cache
-def engine_for(url: str) -> sa.Engine:
-    engine = make_engine(url, load_settings().db_pool)
-    ensure_ready(engine)
-    _engines_made.append(engine)
-    return engine
-
-
-def forget_engines() -> None:
-    """Close the engines of this process (a database that was replaced, e.g. by ``rma demo``
-    run twice in one process, must not be reached through an old connection)."""
-    for engine in _engines_made:
-        engine.dispose()
-    _engines_made.clear()
-    engine_for.cache_clear()
-
-
-def _artifact_key(batch_id: str) -> str:
-    return "batch-" + "".join(ch if ch.isalnum() else "-" for ch in batch_id.lower())
-
+__all__ = ["engine_for", "forget_engines", "ingest_many", "ingest_one", "run_inbox"]
 
 @task(name="ingest-batch", retries=2, retry_delay_seconds=[2, 10],
       retry_condition_fn=retry_condition, task_run_name="ingest {source}")
 def ingest_batch(path: str, account_id: str | None, source: str, database_url: str,
-                 reports_dir: str, listed: FileState | None = None
+                 reports_dir: str, settings: Settings, listed: FileState | None = None
                  ) -> BatchResult | NotTaken:
     """One file, one batch, one transaction. Transient database faults (``rma.adapters.db.faults``)
     raise and Prefect retries them; other errors fail at once and the file waits. A file of
@@ -75,14 +64,12 @@ def ingest_batch(path: str, account_id: str | None, source: str, database_url: s
     a retry) takes nothing: the file waits for the next run."""
     if stopping.requested():
         return NotTaken(source)
-    settings = load_settings()
     if is_large(Path(path), settings.chunk_rows):
-        from flows.chunked import run_large_file
-
         return run_large_file(path, account_id, source, database_url, reports_dir, listed)
     started = time.monotonic()
-    result = ingest_file(Path(path), Origin(account_id, source), engine_for(database_url),
-                         settings, Path(reports_dir), listed=listed)
+    result = ingest_file(Path(path), Origin(account_id, source),
+                         engine_for(database_url, settings.db_pool), settings,
+                         Path(reports_dir), listed=listed)
     publish_batch(result, source, time.monotonic() - started)
     return result
 
@@ -90,7 +77,7 @@ def ingest_batch(path: str, account_id: str | None, source: str, database_url: s
 @task(name="ingest-small-files", cache_policy=NO_CACHE,
       task_run_name="ingest {count} small files")
 def ingest_small_files(paths: list[str], accounts: list[str | None], sources: list[str],
-                       count: int, database_url: str, reports_dir: str,
+                       count: int, database_url: str, reports_dir: str, settings: Settings,
                        listed: list[FileState | None] | None = None
                        ) -> list[BatchResult | NotTaken | None]:
     """Several small files in one task run, one after the other, each its own batch and
@@ -99,9 +86,8 @@ def ingest_small_files(paths: list[str], accounts: list[str | None], sources: li
     (a database fault, a bug) is not retried here: it comes back as None and the flow runs it
     again as its own ``ingest-batch`` task, with Prefect's retries. Once the run is asked to
     stop, the files not started yet come back ``NotTaken``."""
-    settings = load_settings()
-    engine = engine_for(database_url)
-    results: list[BatchResult | None] = []
+    engine = engine_for(database_url, settings.db_pool)
+    results: list[BatchResult | NotTaken | None] = []
     states = listed or [None] * len(paths)
     for path, account_id, source, state in zip(paths, accounts, sources, states, strict=True):
         if stopping.requested():
@@ -122,35 +108,17 @@ def ingest_small_files(paths: list[str], accounts: list[str | None], sources: li
     return results
 
 
-def publish_batch(result: BatchResult, source: str, seconds: float | None, **extra: object
-                  ) -> None:
-    """A processed batch's artifacts (when it has rejections or warnings; created in the
-    background, ``flows.artifacts``) and its one structured log line (``rma.service.runlog``)."""
-    if result.batch_id and result.status == "posted" and result.summary_markdown:
-        artifacts.submit(partial(_batch_artifacts, result, source), f"batch {result.batch_id}")
-    get_run_logger().info(batch_line(result, seconds, **extra))
-
-
-def _batch_artifacts(result: BatchResult, source: str) -> None:
-    key = _artifact_key(str(result.batch_id))
-    create_markdown_artifact(key=key, markdown=result.summary_markdown,
-                             description=f"Batch {result.batch_id} from {source}")
-    if result.issue_table:
-        create_table_artifact(key=key + "-issues", table=result.issue_table[:1000],
-                              description=f"Rejections and warnings of {source}")
-
-
 @task(name="ingest-mail", retries=2, retry_delay_seconds=[2, 10],
       task_run_name="mail {source}")
-def ingest_mail(source: str, database_url: str, reports_dir: str, outbox: str
-                ) -> MessageOutcome | NotTaken:
+def ingest_mail(source: str, database_url: str, reports_dir: str, outbox: str,
+                settings: Settings) -> MessageOutcome | NotTaken:
     """One e-mail: its form and attachments as batches, a record, a reply in the outbox;
     nothing once the run is asked to stop (the message waits for the next run)."""
     if stopping.requested():
         return NotTaken(source)
     started = time.monotonic()
     raw, _ = read_regular(Path(source), None)  # never through a link, never blocked by a pipe
-    outcome = ingest_message(raw, source, engine_for(database_url), load_settings(),
+    outcome = ingest_message(raw, source, engine_for(database_url, settings.db_pool), settings,
                              Path(reports_dir), Path(outbox))
     for batch in outcome.batches:
         get_run_logger().info(batch_line(batch, time.monotonic() - started, message=source))
@@ -158,10 +126,10 @@ def ingest_mail(source: str, database_url: str, reports_dir: str, outbox: str
 
 
 @task(name="send-replies")
-def send_replies(outbox: str) -> dict[str, Any]:
+def send_replies(outbox: str, smtp_url: str | None) -> dict[str, Any]:
     """Send what waits in the outbox (this run's replies and earlier failed sends). Failed
     sends stay in the outbox for the next run: that is the retry, so no task retries here."""
-    report = send_pending(Path(outbox), load_settings().smtp_url)
+    report = send_pending(Path(outbox), smtp_url)
     get_run_logger().info(report.line())
     return {"sent": len(report.sent), "failed": [f"{p.name}: {why}" for p, why in report.failed],
             "waiting_without_smtp": report.skipped_no_smtp,
@@ -177,30 +145,10 @@ def _mail_outcomes(futures: list, sources: list[str]) -> list[MessageOutcome | N
             outcomes.append(None)
             continue
         if isinstance(outcome, BaseException):
-            outcome = MessageOutcome(source, "failed", error={
-                "code": "PROCESSING_ERROR",
-                "message": f"could not be processed ({type(outcome).__name__}: {outcome}); "
-                           "the message stays waiting and the next run tries again."})
+            outcome = failed_message(source, outcome)
         outcomes.append(outcome)
-        progress.done(source, outcome.status if not outcome.error
-                      else f"{outcome.status} ({outcome.error.get('code', '')})")
+        progress.done(source, message_words(outcome))
     return outcomes
-
-
-def _mail_summary(outcomes: list[MessageOutcome], delivery: dict[str, Any]) -> str:
-    lines = ["# E-mail intake", "",
-             f"* messages: **{len(outcomes)}**; replies sent **{delivery['sent']}**, "
-             f"send failures **{len(delivery['failed'])}**, waiting without SMTP "
-             f"**{delivery['waiting_without_smtp']}**, interrupted sends moved to "
-             f"outbox/unsure/ **{len(delivery['unsure'])}**"
-             + (f"; SMTP: {delivery['error']}" if delivery["error"] else ""), "",
-             "| message | sender | account | outcome | batches | reply |",
-             "|---|---|---|---|---|---|"]
-    for o in outcomes:
-        status = o.status if not o.error else f"{o.status} ({o.error['code']})"
-        lines.append(f"| {Path(o.source).name} | {o.sender} | {o.account_id or ''} | {status} | "
-                     f"{len(o.batches)} | {Path(o.reply).name if o.reply else ''} |")
-    return "\n".join(lines)
 
 
 def _ingest_files(paths: list[str], accounts: list[str | None], sources: list[str],
@@ -216,7 +164,7 @@ def _ingest_files(paths: list[str], accounts: list[str | None], sources: list[st
     progress.expect(len(paths))
     states = listed or [None] * len(paths)
     results: list[BatchResult | None] = [None] * len(paths)
-    groups = _task_groups(paths, accounts, settings)
+    groups = task_groups(paths, accounts, settings)
     small = [group for group in groups if len(group) > 1]
     processes = group_processes(settings, sum(map(len, small)), len(small))
     again: list[int] = []
@@ -226,12 +174,12 @@ def _ingest_files(paths: list[str], accounts: list[str | None], sources: list[st
             if len(group) == 1:
                 [n] = group
                 futures[ingest_batch.submit(paths[n], accounts[n], sources[n], url,
-                                            reports, states[n])] = group
+                                            reports, settings, states[n])] = group
                 continue
             parameters = {"paths": [paths[n] for n in group],
                           "accounts": [accounts[n] for n in group],
                           "sources": [sources[n] for n in group], "count": len(group),
-                          "database_url": url, "reports_dir": reports,
+                          "database_url": url, "reports_dir": reports, "settings": settings,
                           "listed": [states[n] for n in group]}
             future = pool.submit(ingest_small_files, parameters) if pool is not None \
                 else ingest_small_files.submit(**parameters)
@@ -250,7 +198,7 @@ def _ingest_files(paths: list[str], accounts: list[str | None], sources: list[st
     # a grouped file that raised is tried again on its own, unless the run is stopping: it
     # rolled back and waits for the next run
     retried = {ingest_batch.submit(paths[n], accounts[n], sources[n], url, reports,
-                                   states[n]): n
+                                   settings, states[n]): n
                for n in ([] if stopping.requested() else sorted(again))}
     for future in as_completed(list(retried)):
         n = retried[future]
@@ -258,63 +206,15 @@ def _ingest_files(paths: list[str], accounts: list[str | None], sources: list[st
     return results
 
 
-def _task_groups(paths: list[str], accounts: list[str | None], settings: Settings
-                 ) -> list[list[int]]:
-    """Positions of the files that share a task run (``rma.service.fanout.group_indices``)."""
-    if settings.task_group_files <= 1 or len(paths) <= 1:
-        return [[n] for n in range(len(paths))]
-    sizes = []
-    for path in paths:
-        try:
-            sizes.append(Path(path).stat().st_size)
-        except OSError:  # its own task says what is wrong with it
-            sizes.append(settings.task_group_bytes + 1)
-    most = max(1, min(settings.task_group_files, -(-len(paths) // settings.workers)))
-    return group_indices(accounts, sizes, target_files=most,
-                         target_bytes=settings.task_group_bytes)
-
-
 def _settled(outcome: BatchResult | NotTaken | BaseException, source: str,
              account: str | None) -> BatchResult | None:
     if isinstance(outcome, NotTaken):
         return None
     if isinstance(outcome, BaseException):
-        outcome = BatchResult.failed(
-            source, "PROCESSING_ERROR",
-            f"{Path(source).name}: could not be processed ({type(outcome).__name__}: "
-            f"{outcome}); the file stays waiting and the next run tries again.", account)
+        outcome = failed_file(source, outcome, account)
         get_run_logger().info(batch_line(outcome, None))
-    progress.done(source, _outcome_words(outcome))
+    progress.done(source, outcome_words(outcome))
     return outcome
-
-
-def _outcome_words(result: BatchResult) -> str:
-    if result.status == "posted":
-        return (f"posted, {result.claims_accepted} accepted, {result.claims_rejected} "
-                "rejected")
-    return f"{result.status} ({(result.error or {}).get('code', '')})"
-
-
-def _run_summary(results: list[BatchResult]) -> str:
-    posted = [r for r in results if r.status == "posted"]
-    lines = [
-        "# Claim intake run",
-        "",
-        f"* files: **{len(results)}**, posted **{len(posted)}**, duplicates "
-        f"**{sum(r.status == 'duplicate' for r in results)}**, failed "
-        f"**{sum(r.status == 'failed' for r in results)}**",
-        f"* claims accepted **{sum(r.claims_accepted for r in posted)}**, rejected "
-        f"**{sum(r.claims_rejected for r in posted)}**",
-        "",
-        "| file | account | status | accepted | rejected | report / error |",
-        "|---|---|---|---|---|---|",
-    ]
-    for r in results:
-        detail = (r.error or {}).get("code", "") if r.status != "posted" else \
-            r.reports.get("xlsx", "")
-        lines.append(f"| {Path(r.source).name} | {r.account_id or ''} | {r.status} | "
-                     f"{r.claims_accepted} | {r.claims_rejected} | {detail} |")
-    return "\n".join(lines)
 
 
 @flow(name="ingest-file", log_prints=False)
@@ -342,7 +242,7 @@ def ingest_many(paths: list[str], accounts: list[str | None], database_url: str 
     else:
         results = [r for r in _ingest_files(paths, accounts, paths, url, reports, settings)
                    if r is not None]
-    create_markdown_artifact(key="ingest-run", markdown=_run_summary(results))
+    create_markdown_artifact(key="ingest-run", markdown=run_summary(results))
     for r in results:
         get_run_logger().info(r.line())
     artifacts.drain()
@@ -356,7 +256,7 @@ def run_inbox(inbox: str | None = None, database_url: str | None = None) -> Batc
     settings = load_settings()
     root = Path(inbox) if inbox else settings.inbox
     url = database_url or settings.database_url
-    engine = engine_for(url)
+    engine = engine_for(url, settings.db_pool)
     # the lock is held until every task of the run has ended: after a stop request
     # (rma.service.stopping) _process_inbox returns only once the batches in progress have
     # committed or rolled back, and the run row then says what was done
@@ -377,12 +277,6 @@ def run_inbox(inbox: str | None = None, database_url: str | None = None) -> Batc
     return batches
 
 
-STOPPED = ("asked to stop (SIGINT/SIGTERM): the batches in progress finished, the files and "
-           "e-mails not taken wait for the next run")
-ABORTED = ("aborted by a second signal: the batch in progress rolled back; the counts of "
-           "this row were not recorded (the batches that committed are in the database)")
-
-
 def _process_inbox(root: Path, url: str, settings: Settings) -> Batches:
     reports = str(settings.beside_inbox("reports", root))
     found = drop.scan(root, settings.settle_seconds)
@@ -397,17 +291,17 @@ def _process_inbox(root: Path, url: str, settings: Settings) -> Batches:
     progress.expect(len(mail))
     today = dt.datetime.now(dt.UTC).date()
     if settings.fanout_deployment and found.ready:  # spread over the work pool's workers
-        results = fan_out(found.ready, root, reports, engine_for(url), settings)
+        results = fan_out(found.ready, root, reports, engine_for(url, settings.db_pool), settings)
         results += _refuse(found.refused, settings.beside_inbox("quarantine", root))
     else:  # tasks on this machine's bounded pool
         results = _ingest_and_settle([*found.ready, *found.refused], root, url, reports,
                                      settings, today)
-    create_markdown_artifact(key="run-inbox", markdown=_run_summary(results))
+    create_markdown_artifact(key="run-inbox", markdown=run_summary(results))
     for r in results:
         get_run_logger().info(r.line())
-    outcomes = _run_mail(root, url, reports, today, mail)
+    outcomes = _run_mail(root, url, reports, today, mail, settings)
     return Batches([*(r.to_json() for r in results),
-                    *(b for o in outcomes for b in _mail_batches(o))])
+                    *(b for o in outcomes for b in mail_batches(o))])
 
 
 def _ingest_and_settle(entries: list[drop.WaitingFile | drop.Refused], root: Path, url: str,
@@ -434,7 +328,8 @@ def _ingest_and_settle(entries: list[drop.WaitingFile | drop.Refused], root: Pat
                                      shown(exc))
     try:
         hand_back(results, settings.beside_inbox("returns", root),
-                  settings.beside_inbox("outbox", root), engine_for(url), settings)
+                  settings.beside_inbox("outbox", root), engine_for(url, settings.db_pool),
+                  settings)
     except OSError as exc:  # the batches are committed; reports/ still holds every report
         get_run_logger().warning("the results could not be handed back to the submitters: "
                                  "%s", shown(exc))
@@ -461,27 +356,16 @@ def _refuse(refused: list[drop.Refused], quarantine: Path) -> list[BatchResult]:
     return results
 
 
-def _mail_batches(outcome: MessageOutcome) -> list[dict[str, Any]]:
-    """A message's batches in the run's JSON; a message that yielded none is one failed batch
-    (unreadable, unknown sender, database fault); a duplicate message adds nothing."""
-    if outcome.batches:
-        return [b.to_json() for b in outcome.batches]
-    if outcome.error is None:
-        return []
-    return [BatchResult.failed(outcome.source, outcome.error["code"], outcome.error["message"],
-                               outcome.account_id).to_json()]
-
-
 def _run_mail(root: Path, url: str, reports: str, today: dt.date,
-              waiting: list[drop.WaitingMail]) -> list[MessageOutcome]:
+              waiting: list[drop.WaitingMail], settings: Settings) -> list[MessageOutcome]:
     """The mail part of the nightly run: a task per message, then the outbox. A run asked to
     stop takes no more messages and leaves the replies in the outbox for the next run."""
     if stopping.requested():
         return []
-    settings = load_settings()
     outbox = settings.beside_inbox("outbox", root)
     sources = [m.source for m in waiting]
-    futures = ingest_mail.map(sources, unmapped(url), unmapped(reports), unmapped(str(outbox)))
+    futures = ingest_mail.map(sources, unmapped(url), unmapped(reports), unmapped(str(outbox)),
+                              unmapped(settings))
     taken = [(item, o) for item, o in zip(waiting, _mail_outcomes(list(futures), sources),
                                           strict=True) if o is not None]
     outcomes = [o for _, o in taken]
@@ -495,9 +379,10 @@ def _run_mail(root: Path, url: str, reports: str, today: dt.date,
                                      shown(exc))
     if stopping.requested():
         return outcomes
-    delivery = send_replies(str(outbox))
+    delivery = send_replies(str(outbox), settings.smtp_url)
     if waiting or delivery["sent"] or delivery["failed"]:
-        create_markdown_artifact(key="run-inbox-mail", markdown=_mail_summary(outcomes, delivery))
+        create_markdown_artifact(key="run-inbox-mail", markdown=mail_summary(
+            [o.to_json() for o in outcomes], delivery))
     for o in outcomes:
         get_run_logger().info(o.line())
     return outcomes

@@ -386,8 +386,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from rma.entrypoints.demo import prepare_demo
 
     folder = args.dir
-    if "flows.ingest" in sys.modules:  # an earlier demo of this process: its database is gone
-        sys.modules["flows.ingest"].forget_engines()
+    if "flows.engines" in sys.modules:  # an earlier demo of this process: its database is gone
+        sys.modules["flows.engines"].forget_engines()
     inbox, accounts, codes = prepare_demo(folder)
     saved = dict(os.environ)
     # the demo runs on the embedded defaults: no setting of a real installation reaches it

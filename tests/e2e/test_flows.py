@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 import flows.ingest as flows_module
+from flows import artifacts
 from tests.factories import valid_claim, write_csv
 
 pytestmark = pytest.mark.prefect
@@ -20,7 +21,7 @@ def test_a_posted_batch_with_rejections_publishes_markdown_and_table_artifacts(
 
     path = write_csv(workdir / "a.csv", [valid_claim(), valid_claim(serial_number="S#1")])
     batch = cli("ingest", str(path), "--account", "D-001", "--json").json()["batches"][0]
-    key = flows_module._artifact_key(batch["batch_id"])
+    key = artifacts.artifact_key(batch["batch_id"])
     summary = Artifact.get(key)
     table = Artifact.get(key + "-issues")
     assert summary is not None and "a.csv" in str(summary.data)

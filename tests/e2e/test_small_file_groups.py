@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 import flows.ingest as flows_module
+from flows import artifacts
 from tests.e2e.conftest import seed_database
 from tests.factories import valid_claim, write_csv
 
@@ -108,6 +109,6 @@ def test_with_worker_processes_every_grouped_file_is_posted_archived_and_has_its
     assert not list(inbox.rglob("*.csv"))
     for batch in batches:
         if batch["rejections"]:
-            key = flows_module._artifact_key(batch["batch_id"])
+            key = artifacts.artifact_key(batch["batch_id"])
             assert Artifact.get(key) is not None and Artifact.get(key + "-issues") is not None
     assert sum(bool(b["rejections"]) for b in batches) == 3

@@ -195,11 +195,13 @@ def test_estimating_the_rows_of_a_named_pipe_does_not_block(tmp_path):
 
 def test_an_e_mail_that_is_a_named_pipe_is_refused_without_blocking(tmp_path):
     from flows.ingest import ingest_mail
+    from rma.config import load_settings
 
     fifo = tmp_path / "message.eml"
     os.mkfifo(fifo)
     finished, outcome = _in_thread(lambda: ingest_mail.fn(
-        str(fifo), f"sqlite:///{tmp_path / 'claims.db'}", str(tmp_path), str(tmp_path)))
+        str(fifo), f"sqlite:///{tmp_path / 'claims.db'}", str(tmp_path), str(tmp_path),
+        load_settings({})))
     if not finished:
         _unblock(fifo)
     assert finished, "reading an e-mail that is a named pipe blocked"

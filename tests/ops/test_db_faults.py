@@ -132,7 +132,7 @@ def test_pool_and_connection_settings_come_from_the_environment(pg_url, monkeypa
                         "RMA_DB_POOL_TIMEOUT": "7", "RMA_DB_POOL_RECYCLE": "120",
                         "RMA_DB_CONNECT_TIMEOUT": "4", "RMA_DB_KEEPALIVE_IDLE": "15"}.items():
         monkeypatch.setenv(name, value)
-    engine = flows_module.engine_for(pg_url)  # what every flow task uses
+    engine = flows_module.engine_for(pg_url, load_settings().db_pool)  # as every flow task
     pool = engine.pool
     assert (pool.size(), pool._max_overflow, pool._timeout, pool._recycle) == (3, 2, 7, 120)
     with engine.connect() as conn:
