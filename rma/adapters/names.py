@@ -14,6 +14,7 @@ keeping whole what tells names apart (the hash, the extension); the room left be
 from __future__ import annotations
 
 import os
+import secrets
 import unicodedata
 from pathlib import Path
 
@@ -80,3 +81,18 @@ def free_name(target: Path, suffix: str | None = None) -> Path:
         if not os.path.lexists(candidate):
             return candidate
     raise FileExistsError(target)
+
+
+def temporary_beside(target: Path) -> Path:
+    """A new empty file ``.<name>.<random>.tmp`` in ``target``'s folder, to write and then
+    rename over ``target`` (an atomic write). Created with mode 0666 less the process's umask,
+    as a plain ``open()`` makes it: ``tempfile.mkstemp`` would make it 0600, and a report or
+    template that operations hand on must keep the mode the deployment's umask asks for."""
+    for _ in range(100):
+        path = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666))
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"no free temporary name beside {target}")

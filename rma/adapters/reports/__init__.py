@@ -7,12 +7,11 @@ Each file is written to a temporary name in the output folder and moved into pla
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from rma.adapters.names import MAX_NAME_BYTES, bounded_name
+from rma.adapters.names import MAX_NAME_BYTES, bounded_name, temporary_beside
 from rma.adapters.reports.csv import CSV_COLUMNS, write_csv
 from rma.adapters.reports.escape import escape_formula
 from rma.adapters.reports.summary import (
@@ -23,10 +22,6 @@ from rma.adapters.reports.summary import (
     summary_markdown,
 )
 from rma.adapters.reports.xlsx import write_xlsx
-
-# mkstemp creates 0600 files; give the report the mode a plain open() would have
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
 
 __all__ = [
     "CSV_COLUMNS",
@@ -77,14 +72,11 @@ def write_reports(report: ReportInput, out_dir: Path, stem: str) -> dict[str, Pa
 def _write_atomically(
     target: Path, report: ReportInput, writer: Callable[[ReportInput, Path], None]
 ) -> Path:
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = temporary_beside(target)
     try:
         writer(report, tmp)
         with tmp.open("rb") as fh:
             os.fsync(fh.fileno())
-        tmp.chmod(0o666 & ~_UMASK)
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)

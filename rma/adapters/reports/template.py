@@ -7,7 +7,6 @@ The headers are exactly the canonical column names so the reader recognises them
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from rma.adapters.names import temporary_beside
 from rma.domain.vocabulary.columns import (
     CANONICAL,
     COUNTRY_COLUMNS,
@@ -216,8 +216,7 @@ def write_template(path: Path, *, threshold: str = "gold", force: bool = False) 
     _write_claims(claims, countries, threshold)
     _write_help(wb.create_sheet(HELP_SHEET), threshold)
     wb.active = 0
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".rma-template.", suffix=".tmp")
-    os.close(fd)
+    tmp = temporary_beside(path)
     try:
         wb.save(tmp)
         if force:
