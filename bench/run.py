@@ -229,11 +229,6 @@ def _line(name: str, stage: str, rows: int, seconds: float, peak: float,
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if "--targets" in argv:  # the performance targets (bench/targets.py)
-        from bench import targets
-
-        argv.remove("--targets")
-        return targets.main(argv)
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rows-xlsx", type=int, default=None, help="xlsx rows (default 50000)")
@@ -244,9 +239,6 @@ def main(argv: list[str] | None = None) -> int:
                    help="cProfile every stage, print its top 5 functions, keep <stage>.prof "
                    "files in bench/out/work/ (slows every stage down)")
     p.add_argument("--json", type=Path, default=OUT / "results.json", help="results file")
-    p.add_argument("--targets", action="store_true",
-                   help="run the performance targets instead (bench/targets.py; the options "
-                   "after it are its own: python -m bench.run --targets --help)")
     args = p.parse_args(argv)
     sizes = {"xlsx": args.rows_xlsx or (5_000 if args.quick else 50_000),
              "csv": args.rows_csv or (20_000 if args.quick else 200_000)}
