@@ -17,6 +17,8 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
+from rma.errors import ConfigError
+
 #: the accounts registry of the sample (header first), as `rma accounts import` reads it
 ACCOUNTS = [
     ('account_id', 'name', 'kind', 'partner_level', 'emails', 'country', 'active'),
@@ -193,8 +195,6 @@ DEMO_MARKER = ".rma-demo"
 def prepare_demo(folder: Path) -> tuple[Path, Path, Path]:
     """A fresh demo folder: the sample inbox and reference data; returns (inbox, accounts,
     codes). An earlier demo folder is replaced; any other non-empty folder is refused."""
-    from rma.errors import ConfigError
-
     if folder.exists() and not folder.is_dir():
         raise ConfigError(f"{folder}: exists and is not a folder; choose another --dir")
     if folder.is_dir() and any(folder.iterdir()):

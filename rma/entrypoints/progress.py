@@ -15,6 +15,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO
 
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
 from rma.domain.vocabulary.printable import shown
 from rma.service.progress import Display, installed
 
@@ -87,15 +91,6 @@ class RichDisplay:
     """A transient rich bar of files, with one bar per large file's chunks."""
 
     def __init__(self, stream: IO[str]) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
                                  MofNCompleteColumn(), TimeElapsedColumn(),
                                  console=Console(file=stream), transient=True)
@@ -134,7 +129,5 @@ class RichDisplay:
 
 def _short(label: str, width: int = 40) -> str:
     """The end of a long path, escaped for rich markup (a file may be called ``[1].csv``)."""
-    from rich.markup import escape
-
     label = shown(label)
     return escape(label if len(label) <= width else "…" + label[-(width - 1):])

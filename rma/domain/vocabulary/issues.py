@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from rma.domain.vocabulary.reasons import MESSAGES, Reason
+from rma.domain.vocabulary.reasons import MESSAGES, WARNINGS, Reason
 
 ISSUE_COLUMNS = ["row", "column", "code", "message", "value"]
 
@@ -61,7 +61,5 @@ def concat_issues(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
 
 def rows_with_errors(issues: pd.DataFrame) -> pd.Index:
     """Sheet rows that carry at least one error (warnings do not count)."""
-    from rma.domain.vocabulary.reasons import WARNINGS
-
     errors = issues[~issues["code"].isin([str(w) for w in WARNINGS])]
     return pd.Index(errors["row"].unique())
