@@ -117,7 +117,8 @@ def test_rejections_csv_is_quoted_and_escaped_for_every_locales_separator(cli, w
         cells = [c for row in _cells(report, delimiter) for c in row]
         assert not [c for c in cells if c.lstrip(" \"").startswith(TRIGGERS)], (delimiter,
                                                                                 cells)
-    rows = list(csv.DictReader(report.open(encoding="utf-8-sig", newline="")))
+    with report.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
     values = {r["value"] for r in rows if r["column"] == "recipient_email"}
     assert values == {"x;'=cmd|' /C calc'!A0", "x,'=1+1", "x\t'@SUM(A1:A9)", "a; '+cmd",
                       "b;\"'-2+3", "''-- as typed", "'" * 3 + "=1+1"}
