@@ -165,7 +165,8 @@ def send_replies(outbox: str) -> dict[str, Any]:
     get_run_logger().info(report.line())
     return {"sent": len(report.sent), "failed": [f"{p.name}: {why}" for p, why in report.failed],
             "waiting_without_smtp": report.skipped_no_smtp,
-            "unsure": [p.name for p in report.unsure], "error": report.error}
+            "unsure": [p.name for p in report.unsure], "error": report.error,
+            "refused": [f"{p.name}: {why}" for p, why in report.refused]}
 
 
 def _mail_outcomes(futures: list, sources: list[str]) -> list[MessageOutcome | None]:
@@ -192,7 +193,8 @@ def _mail_summary(outcomes: list[MessageOutcome], delivery: dict[str, Any]) -> s
              f"* messages: **{len(outcomes)}**; replies sent **{delivery['sent']}**, "
              f"send failures **{len(delivery['failed'])}**, waiting without SMTP "
              f"**{delivery['waiting_without_smtp']}**, interrupted sends moved to "
-             f"outbox/unsure/ **{len(delivery['unsure'])}**"
+             f"outbox/unsure/ **{len(delivery['unsure'])}**, refused permanently (moved to "
+             f"outbox/refused/) **{len(delivery['refused'])}**"
              + (f"; SMTP: {delivery['error']}" if delivery["error"] else ""), "",
              "| message | sender | account | outcome | batches | reply |",
              "|---|---|---|---|---|---|"]
@@ -496,7 +498,7 @@ def _run_mail(root: Path, url: str, reports: str, today: dt.date,
     if stopping.requested():
         return outcomes
     delivery = send_replies(str(outbox))
-    if waiting or delivery["sent"] or delivery["failed"]:
+    if waiting or delivery["sent"] or delivery["failed"] or delivery["refused"]:
         create_markdown_artifact(key="run-inbox-mail", markdown=_mail_summary(outcomes, delivery))
     for o in outcomes:
         get_run_logger().info(o.line())
