@@ -245,9 +245,11 @@ def cmd_run_inbox(args: argparse.Namespace) -> int:
 
     outbox = settings.beside_inbox("outbox", inbox)
     refused = refused_replies(outbox)
-    # what the server refused for good stays listed until a person deals with it; it is not
-    # a failed batch: the exit status still says whether every batch was processed
-    status = _print_batches(batches, args.json, extra={"outbox_refused": refused})
+    # what the server refused for good stays listed until a person deals with it (only then:
+    # a run with nothing refused prints the same document as before); it is not a failed
+    # batch, so the exit status still says whether every batch was processed
+    status = _print_batches(batches, args.json,
+                            extra={"outbox_refused": refused} if refused else None)
     waiting = sorted(outbox.glob("*.eml")) if outbox.is_dir() else []
     if waiting and not args.json:
         how = "SMTP failed; the next run retries" if settings.smtp_url else "no RMA_SMTP_URL"

@@ -51,8 +51,9 @@ What a refusal means, by the reply code and the step of the transaction it answe
   ``RMA_MAIL_FROM``: 550/553 sender refused, SPF/DMARC policy). Refusals before the first
   message (554 in the greeting, 535 at login) are raised by ``open_connection`` and are the
   same kind of fault: nothing is sent, ``report.error`` names the server.
-* A recipient refused while others of the same message are accepted is not an error: the
-  message went out (our replies have one recipient).
+* A recipient refused while others of the same message are accepted (a report mail to an
+  account's several registered addresses) is not an error: the message went out to the
+  others and moves to ``sent/``; the refused address is not recorded here.
 """
 
 from __future__ import annotations
