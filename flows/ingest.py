@@ -133,7 +133,8 @@ def send_replies(outbox: str, smtp_url: str | None) -> dict[str, Any]:
     get_run_logger().info(report.line())
     return {"sent": len(report.sent), "failed": [f"{p.name}: {why}" for p, why in report.failed],
             "waiting_without_smtp": report.skipped_no_smtp,
-            "unsure": [p.name for p in report.unsure], "error": report.error}
+            "unsure": [p.name for p in report.unsure], "error": report.error,
+            "refused": [f"{p.name}: {why}" for p, why in report.refused]}
 
 
 def _mail_outcomes(futures: list, sources: list[str]) -> list[MessageOutcome | None]:
@@ -380,7 +381,7 @@ def _run_mail(root: Path, url: str, reports: str, today: dt.date,
     if stopping.requested():
         return outcomes
     delivery = send_replies(str(outbox), settings.smtp_url)
-    if waiting or delivery["sent"] or delivery["failed"]:
+    if waiting or delivery["sent"] or delivery["failed"] or delivery["refused"]:
         create_markdown_artifact(key="run-inbox-mail", markdown=mail_summary(
             [o.to_json() for o in outcomes], delivery))
     for o in outcomes:

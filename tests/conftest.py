@@ -26,6 +26,9 @@ import sqlalchemy as sa  # noqa: E402
 from rma.entrypoints.cli import main  # noqa: E402
 from tests.e2e.conftest import Cli, write_reference  # noqa: E402
 
+# the aiosmtpd fixture (``smtp_server``) for every tier that sends mail
+pytest_plugins = ["tests.smtpserver"]
+
 PG_ADMIN_URL = os.environ.get(
     "RMA_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )

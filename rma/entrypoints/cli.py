@@ -156,11 +156,12 @@ def _expand(paths: Sequence[Path]) -> list[Path]:
 
 
 def _print_batches(batches: Sequence[dict[str, Any]], as_json: bool,
-                   error: dict[str, str] | None = None) -> int:
+                   error: dict[str, str] | None = None,
+                   extra: dict[str, Any] | None = None) -> int:
     from rma.domain.vocabulary.results import BatchResult
 
     if as_json:
-        document: dict[str, Any] = {"batches": list(batches)}
+        document: dict[str, Any] = {"batches": list(batches), **(extra or {})}
         if error:
             document["error"] = error
         print(json.dumps(document, indent=2, default=str))
@@ -240,12 +241,23 @@ def cmd_run_inbox(args: argparse.Namespace) -> int:
     stopped = _stopped(batches, args.json)
     if stopped is not None:
         return stopped
-    status = _print_batches(batches, args.json)
+    from rma.adapters.mail.outbox import refused_replies
+
     outbox = settings.beside_inbox("outbox", inbox)
+    refused = refused_replies(outbox)
+    # what the server refused for good stays listed until a person deals with it (only then:
+    # a run with nothing refused prints the same document as before); it is not a failed
+    # batch, so the exit status still says whether every batch was processed
+    status = _print_batches(batches, args.json,
+                            extra={"outbox_refused": refused} if refused else None)
     waiting = sorted(outbox.glob("*.eml")) if outbox.is_dir() else []
     if waiting and not args.json:
         how = "SMTP failed; the next run retries" if settings.smtp_url else "no RMA_SMTP_URL"
         print(f"{len(waiting)} e-mail repl(y/ies) waiting in {outbox} ({how}).")
+    if refused and not args.json:
+        print(f"{len(refused)} e-mail repl(y/ies) refused permanently by the SMTP server, in "
+              f"{outbox / 'refused'}: the .error.txt beside each says why and what to do "
+              "(rma status lists them).")
     if not args.json:
         from rma.adapters.inbox import scan
 
@@ -327,7 +339,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     engine = _engine()
     try:
         status = gather(engine, inbox, settings.beside_inbox("quarantine", inbox), args.limit,
-                        settings.settle_seconds)
+                        settings.settle_seconds, settings.beside_inbox("outbox", inbox))
     finally:
         engine.dispose()
     if args.json:

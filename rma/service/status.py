@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from rma.adapters import inbox as drop
 from rma.adapters.db.runs import last_runs
+from rma.adapters.mail.outbox import refused_replies
 from rma.domain.vocabulary.printable import shown
 
 ERROR_NOTE = ".error.txt"
@@ -32,11 +33,12 @@ def quarantined(root: Path) -> list[dict[str, str]]:
 
 
 def gather(engine: sa.Engine, inbox: Path, quarantine_root: Path, limit: int = 10,
-           settle_seconds: float = 0) -> dict[str, Any]:
+           settle_seconds: float = 0, outbox: Path | None = None) -> dict[str, Any]:
     """``waiting.files`` are every file to take (settled or not); ``not_settled`` those
     that changed less than ``settle_seconds`` ago; ``refused`` what the drop folders
     hold that is never taken (a link: quarantined by the next run; a pipe, device or
-    folder: left in place)."""
+    folder: left in place); ``outbox_refused`` the replies the SMTP server refused for good
+    (``outbox/refused/``, with the reason and what to do)."""
     runs = last_runs(engine, limit)
     for run in runs:
         for key in ("started_at", "finished_at"):
@@ -52,6 +54,7 @@ def gather(engine: sa.Engine, inbox: Path, quarantine_root: Path, limit: int = 1
         "quarantined": quarantined(quarantine_root),
         "refused": [{"path": r.source, "reason": r.reason, "action": r.action}
                     for r in [*found.refused, *drop.refused_mail(inbox)]],
+        "outbox_refused": refused_replies(outbox) if outbox is not None else [],
     }
 
 
@@ -86,4 +89,11 @@ def _lines(status: dict[str, Any]) -> list[str]:
     if refused:
         lines.append(f"Refused (never read): {len(refused)} item(s).")
         lines.extend(f"  {r['path']}: {r['reason']} [{r['action']}]" for r in refused)
+    replies = status.get("outbox_refused", [])
+    if replies:
+        lines.append(f"Replies refused by the SMTP server (outbox/refused/): {len(replies)}.")
+        for r in replies:
+            lines.append(f"  {r['path']}: {r['reason'] or 'no .error.txt beside it'}")
+            if r["action"]:
+                lines.append(f"      to do: {r['action']}")
     return lines

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from tests.factories import valid_claim, write_csv, write_xlsx
-from tests.integration.test_mail_outbox_smtp import smtp_server  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.prefect
 
@@ -62,7 +61,7 @@ def test_each_dropped_file_comes_back_to_its_account_folder_as_reports_and_a_sum
 
 
 def test_with_smtp_the_accounts_registered_address_receives_the_summary_and_the_report(
-        cli, workdir, smtp_server, monkeypatch):  # noqa: F811 - the fixture
+        cli, workdir, smtp_server, monkeypatch):
     recorder, port = smtp_server()
     monkeypatch.setenv("RMA_SMTP_URL", f"smtp://127.0.0.1:{port}")
     inbox = _drop(workdir)
@@ -79,7 +78,7 @@ def test_with_smtp_the_accounts_registered_address_receives_the_summary_and_the_
 
 
 def test_an_account_that_opted_out_gets_no_mail_but_still_its_return_folder(
-        cli, workdir, smtp_server, monkeypatch):  # noqa: F811 - the fixture
+        cli, workdir, smtp_server, monkeypatch):
     recorder, port = smtp_server()
     monkeypatch.setenv("RMA_SMTP_URL", f"smtp://127.0.0.1:{port}")
     optout = workdir / "optout.csv"

@@ -4,81 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import socket
-from email import message_from_bytes, policy
 
 import openpyxl
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from rma.adapters.mail.outbox import pending, send_pending, write_to_outbox
 from rma.adapters.mail.reply import build_reply
 from rma.adapters.mail.smtp import SmtpTarget
 from rma.domain.vocabulary.results import BatchResult
 from rma.errors import ConfigError
+from tests.smtpserver import free_port
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-class Recorder:
-    """An aiosmtpd handler that keeps every envelope it accepts."""
-
-    def __init__(self, refuse: tuple[str, ...] = ()) -> None:
-        self.received: list[dict] = []
-        self.refuse = refuse
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return "550 5.1.1 mailbox unavailable"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.received.append({
-            "mail_from": envelope.mail_from, "rcpt_tos": list(envelope.rcpt_tos),
-            "content": bytes(envelope.original_content or envelope.content),
-            "login": (session.auth_data.login.decode()
-                      if isinstance(session.auth_data, LoginPassword) else None),
-        })
-        return "250 Message accepted for delivery"
-
-    def messages(self):
-        return [message_from_bytes(r["content"], policy=policy.default) for r in self.received]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _authenticator(server, session, envelope, mechanism, auth_data):
-    ok = (isinstance(auth_data, LoginPassword) and auth_data.login == b"user"
-          and auth_data.password == b"s3cr:t@")
-    return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
-
-
-@pytest.fixture
-def smtp_server():
-    """Start aiosmtpd servers on 127.0.0.1; every one is stopped after the test."""
-    started: list[Controller] = []
-
-    def start(port: int | None = None, auth: bool = False, refuse: tuple[str, ...] = ()):
-        handler = Recorder(refuse)
-        kwargs = {}
-        if auth:
-            kwargs = dict(authenticator=_authenticator, auth_require_tls=False,
-                          auth_required=True)
-        controller = Controller(handler, hostname="127.0.0.1", port=port or free_port(),
-                                **kwargs)
-        controller.start()
-        started.append(controller)
-        return handler, controller.port
-
-    yield start
-    for controller in started:
-        controller.stop()
 
 
 def _report(tmp_path):
@@ -210,7 +147,8 @@ def test_interrupted_send_goes_to_unsure_not_resent(tmp_path, smtp_server):
     assert len(handler.received) == 1
 
 
-def test_refused_recipient_stays_pending_others_go(tmp_path, smtp_server):
+def test_refused_recipient_is_set_aside_others_go(tmp_path, smtp_server):
+    # the 4xx/5xx rules in detail: tests/faults/test_smtp_refusals.py
     handler, port = smtp_server(refuse=("nobody@example.com",))
     outbox = tmp_path / "outbox"
     bad = write_to_outbox(_reply(tmp_path, to="nobody@example.com"), outbox)
@@ -219,9 +157,10 @@ def test_refused_recipient_stays_pending_others_go(tmp_path, smtp_server):
     report = send_pending(outbox, f"smtp://127.0.0.1:{port}")
 
     assert [p.name for p in report.sent] == [good.name]
-    assert [p for p, _ in report.failed] == [bad]
-    assert "550" in report.failed[0][1]
-    assert pending(outbox) == [bad]
+    assert report.failed == []
+    assert [p for p, _ in report.refused] == [outbox / "refused" / bad.name]
+    assert "550" in report.refused[0][1]
+    assert pending(outbox) == []
     assert len(handler.received) == 1
 
 

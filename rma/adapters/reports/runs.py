@@ -39,12 +39,13 @@ def run_summary(results: Sequence[BatchResult]) -> str:
 
 def mail_summary(outcomes: Sequence[Mapping[str, Any]], delivery: Mapping[str, Any]) -> str:
     """The mail of a run: ``outcomes`` as their JSON (``MessageOutcome.to_json``), then what
-    the outbox sent (``delivery``: sent, failed, waiting_without_smtp, unsure, error)."""
+    the outbox sent (``delivery``: sent, failed, waiting_without_smtp, unsure, refused, error)."""
     lines = ["# E-mail intake", "",
              f"* messages: **{len(outcomes)}**; replies sent **{delivery['sent']}**, "
              f"send failures **{len(delivery['failed'])}**, waiting without SMTP "
              f"**{delivery['waiting_without_smtp']}**, interrupted sends moved to "
-             f"outbox/unsure/ **{len(delivery['unsure'])}**"
+             f"outbox/unsure/ **{len(delivery['unsure'])}**, refused permanently (moved to "
+             f"outbox/refused/) **{len(delivery.get('refused', []))}**"
              + (f"; SMTP: {md(delivery['error'])}" if delivery["error"] else ""), "",
              "| message | sender | account | outcome | batches | reply |",
              "|---|---|---|---|---|---|"]
