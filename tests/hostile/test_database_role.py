@@ -1,4 +1,4 @@
-"""The pipeline's database user needs no DDL rights, nor DELETE, at run time (README,
+"""The pipeline's database user needs no DDL rights, nor DELETE, at run time (docs/security.md,
 Security): a PostgreSQL role with SELECT, INSERT and UPDATE only runs the nightly job; the
 migrations run as the owner."""
 
