@@ -21,7 +21,7 @@ Every ``rma`` run (ours and baselines) talks to one ``prefect server`` started h
 (PREFECT_API_URL set; its start-up is not counted). The batches (~10% bad rows) are generated
 into bench/out/ and cached by size. Wall time is measured around the child process; peak RSS
 is that child's own ``ru_maxrss`` from ``os.wait4`` (not the cumulative RUSAGE_CHILDREN).
-See bench/README.md, section "Targets".
+See bench/README.md, section "What it measures".
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A batch's two artifacts (markdown summary + issue table) are two round trips to the Prefect
 API. Made inline they held every file's task for them: 300 small files took 56.3 s with
-them and 45.9 s without (bench/README.md). Here they are created on a small thread pool, in
+them and 45.9 s without (bench/HISTORY.md). Here they are created on a small thread pool, in
 a copy of the task's context (so they belong to the same flow and task run as before), while
 the task goes on; every flow that publishes batches calls ``drain`` before it returns, so
 a finished run has all its artifacts.

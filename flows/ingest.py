@@ -82,7 +82,7 @@ def ingest_small_files(paths: list[str], accounts: list[str | None], sources: li
                        ) -> list[BatchResult | NotTaken | None]:
     """Several small files in one task run, one after the other, each its own batch and
     transaction exactly as ``ingest_batch`` does it: a task run costs the client and the
-    Prefect server more than a 20-row file's whole work (bench/README.md). A file that raises
+    Prefect server more than a 20-row file's whole work (bench/HISTORY.md). A file that raises
     (a database fault, a bug) is not retried here: it comes back as None and the flow runs it
     again as its own ``ingest-batch`` task, with Prefect's retries. Once the run is asked to
     stop, the files not started yet come back ``NotTaken``."""

@@ -39,7 +39,7 @@ def group_processes(settings: Settings, small_files: int, groups: int,
     """How many processes run a run's groups of small files; 0: the flow's thread pool.
 
     The groups are pure CPU work for one interpreter lock: on threads a run uses one core
-    (300 files of 20 rows: 53.4 s on threads, 39-45 s on two processes, bench/README.md).
+    (300 files of 20 rows: 53.4 s on threads, 39-45 s on two processes, bench/HISTORY.md).
     RMA_PROCESSES, or (auto) one per CPU when the run has PROCESS_MIN_FILES small files;
     never more than RMA_WORKERS or the number of groups, and one process is none."""
     if settings.processes is not None:

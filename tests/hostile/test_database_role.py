@@ -1,6 +1,6 @@
-"""The pipeline's database user needs no DDL rights, nor DELETE, at run time (README,
-Security): a PostgreSQL role with SELECT, INSERT and UPDATE only runs the nightly job; the
-migrations run as the owner."""
+"""The pipeline's database user needs no DDL rights, nor DELETE, at run time
+(docs/security.md, "Database roles"): a PostgreSQL role with SELECT, INSERT and UPDATE only
+runs the nightly job; the migrations run as the owner."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Written with XlsxWriter in constant-memory mode: rows stream to disk in order, so memory
 stays flat for big reports, and it is several times faster than openpyxl's write-only mode
-(bench/README.md). Every text goes through ``write_string`` (never ``write``, which would
+(bench/HISTORY.md). Every text goes through ``write_string`` (never ``write``, which would
 turn ``=...`` into a formula or a URL into a link), already escaped against formula injection.
 """
 
