@@ -137,7 +137,7 @@ def run(path: Path, db_url: str, reports_dir: Path, profile: bool) -> dict:
     from rma.adapters.readers import read_batch
     from rma.adapters.reports import write_reports
     from rma.config import load_settings
-    from rma.domain.rules.decide import Policy, decide
+    from rma.domain.rules.decide import decide
     from rma.service.batch import (
         Origin,
         _reference,
@@ -165,8 +165,7 @@ def run(path: Path, db_url: str, reports_dir: Path, profile: bool) -> dict:
         meter.rows = len(sheet.sent)
     with meter.stage("validate"):
         rows, format_issues = check_format(sheet, now.date())
-        policy = Policy(now=now, threshold=settings.eligibility_threshold,
-                        lockout_attempts=settings.lockout_attempts)
+        policy = settings.policy(now)
     with ExitStack() as transaction:
         with meter.stage("decide"):
             conn = transaction.enter_context(posting_transaction(engine))
@@ -178,7 +177,8 @@ def run(path: Path, db_url: str, reports_dir: Path, profile: bool) -> dict:
             batch_id = new_batch_id()
             claim_ids = repo.allocate_claim_ids(now.year, decision.claims_accepted)
         with meter.stage("report"):
-            report = _report_input(sheet, decision, claim_ids, batch_id, origin.account_id)
+            report = _report_input(sheet, decision, claim_ids, batch_id, origin.account_id,
+                                   policy.terms)
             reports = (write_reports(report, reports_dir, f"{path.stem}.{sha[:12]}")
                        if len(decision.issues) else {})
         with meter.stage("post"):

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pandas as pd
 
+from rma.config import Settings
 from rma.domain.rules.decide import Decision, Policy, Reference, decide
 from rma.domain.rules.formatcheck import check_rows
 from rma.domain.vocabulary.columns import CANONICAL, PREFILL_FIELDS
@@ -88,7 +89,7 @@ def reference(**overrides: object) -> Reference:
 def run(rows: pd.DataFrame, origin: str | None = "D-001", ref: Reference | None = None,
         policy: Policy | None = None) -> Decision:
     """Normalise, validate and decide, as the service does, minus the database."""
-    policy = policy or Policy(now=NOW)
+    policy = policy or Settings().policy(NOW)
     checked = check_rows(rows, policy.now.date())
     issues = pd.concat([checked.warnings, checked.failures])
     return decide(checked.rows, issues, origin, ref or reference(), policy)

@@ -387,8 +387,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_template(args: argparse.Namespace) -> int:
     from rma.adapters.reports.template import write_template
+    from rma.config import load_settings
 
-    print(f"Claim template written to {write_template(args.path, force=args.force)}")
+    threshold = load_settings().eligibility_threshold
+    written = write_template(args.path, threshold=threshold, force=args.force)
+    print(f"Claim template written to {written}")
     return EXIT_OK
 
 

@@ -30,10 +30,10 @@ from rma.adapters.reports import (
 )
 from rma.config import Limits, Settings
 from rma.domain.rules.codes import guessing_report, reaching_lockout
-from rma.domain.rules.decide import Decision, Policy, Reference, decide, lookups
+from rma.domain.rules.decide import Decision, Reference, decide, lookups
 from rma.domain.rules.formatcheck import check_rows, format_issues
 from rma.domain.vocabulary.issues import concat_issues
-from rma.domain.vocabulary.reasons import Reason, is_warning
+from rma.domain.vocabulary.reasons import Reason, Terms, is_warning
 from rma.domain.vocabulary.results import BatchResult
 from rma.domain.vocabulary.sheet import SheetData
 from rma.errors import BatchError, ReportNotWritten
@@ -121,8 +121,7 @@ def post_checked(sheet: SheetData, rows: pd.DataFrame, format_issues: pd.DataFra
     """Steps 2–7, the reports and the posting of a batch whose format is checked: one
     transaction. Database faults raise; a retry runs this again from the checked rows."""
     source, sha = origin.source, sheet.sha256
-    policy = Policy(now=now, threshold=settings.eligibility_threshold,
-                    lockout_attempts=settings.lockout_attempts)
+    policy = settings.policy(now)
     with posting_transaction(engine) as conn:
         repo = ClaimsRepository(conn)
         first = repo.find_batch_by_sha(sha)  # another run may have posted it meanwhile
@@ -132,7 +131,8 @@ def post_checked(sheet: SheetData, rows: pd.DataFrame, format_issues: pd.DataFra
         decision = decide(rows, format_issues, origin.account_id, ref, policy)
         batch_id = new_batch_id()
         claim_ids = repo.allocate_claim_ids(now.year, decision.claims_accepted)
-        report = _report_input(sheet, decision, claim_ids, batch_id, origin.account_id)
+        report = _report_input(sheet, decision, claim_ids, batch_id, origin.account_id,
+                               policy.terms)
         reports = _write_reports(report, reports_dir, report_stem(sheet.source.stem, sha)) \
             if len(decision.issues) else {}
         post_decision(repo, decision, claim_ids, sheet, batch_id, source, origin.account_id,
@@ -184,7 +184,7 @@ def _reference(repo: ClaimsRepository, rows: pd.DataFrame, origin: str | None,
 
 
 def _report_input(sheet: SheetData, decision: Decision, claim_ids: list[str], batch_id: str,
-                  account_id: str | None) -> ReportInput:
+                  account_id: str | None, terms: Terms) -> ReportInput:
     refs = decision.rows["claim_ref"]
     # the reports name the claims of rejected rows and of rows with an issue; a claim
     # without a claim_ref is called "row N" (claim_label's default)
@@ -195,7 +195,7 @@ def _report_input(sheet: SheetData, decision: Decision, claim_ids: list[str], ba
         sheet=sheet, issues=decision.issues, rejected_rows=decision.rejected_rows,
         claim_of_row=dict(zip(refs.index.astype(int), refs.astype(str), strict=True)),
         claims_accepted=decision.claims_accepted, claims_rejected=decision.claims_rejected,
-        claim_ids=claim_ids, batch_id=batch_id, account_id=account_id)
+        claim_ids=claim_ids, batch_id=batch_id, account_id=account_id, terms=terms)
 
 
 def _result(source: str, origin: Origin, batch_id: str, decision: Decision,

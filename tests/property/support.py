@@ -24,7 +24,7 @@ from rma.adapters.db import tables as t
 from rma.adapters.db.engine import make_engine, upgrade
 from rma.adapters.db.reference import import_accounts, import_codes
 from rma.config import Settings
-from rma.domain.rules.decide import Decision, Policy, Reference
+from rma.domain.rules.decide import Decision, Reference
 from rma.domain.vocabulary.columns import CANONICAL
 from rma.domain.vocabulary.reasons import WARNINGS, Reason
 from rma.service.batch import Origin, ingest_file
@@ -33,8 +33,8 @@ from tests.factories import write_csv
 
 NOW = rules.NOW
 TODAY = NOW.date()
-POLICY = Policy(now=NOW)
 SETTINGS = Settings()
+POLICY = SETTINGS.policy(NOW)
 
 #: Batch errors (SPEC §4, last line) plus DUPLICATE_BATCH: never about one row.
 BATCH_REASONS = frozenset({Reason.UNSUPPORTED_FORMAT, Reason.UNREADABLE_FILE, Reason.NO_HEADER,

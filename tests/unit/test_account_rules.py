@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from rma.config import Settings
 from rma.domain.rules.decide import Policy
 from tests.rules import NOW, accounts, claim, codes, codes_of, frame, reference, run
+
+
+def threshold(level: str) -> Policy:
+    """The policy under RMA_ELIGIBILITY_THRESHOLD=level."""
+    return Settings(eligibility_threshold=level).policy(NOW)
 
 
 def hits(decision, code: str) -> list[tuple[int, str]]:
@@ -186,24 +192,24 @@ def test_one_code_on_any_row_covers_the_whole_claim():
 # --- the threshold is configuration ---------------------------------------------------------
 
 def test_a_lower_threshold_lets_a_silver_installer_file_without_a_code():
-    decision = run(frame(claim()), origin="I-SILVER", policy=Policy(now=NOW, threshold="silver"))
+    decision = run(frame(claim()), origin="I-SILVER", policy=threshold("silver"))
     assert "CODE_REQUIRED" not in codes_of(decision)
     assert accepted(decision)
 
 
 def test_a_lower_threshold_still_asks_a_bronze_installer_for_a_code():
-    decision = run(frame(claim()), origin="I-OTHER", policy=Policy(now=NOW, threshold="silver"))
+    decision = run(frame(claim()), origin="I-OTHER", policy=threshold("silver"))
     assert hits(decision, "CODE_REQUIRED") == [(2, "rma_code")]
     assert rejected(decision)
 
 
 def test_a_platinum_threshold_asks_a_gold_installer_for_a_code():
-    decision = run(frame(claim()), origin="I-GOLD", policy=Policy(now=NOW, threshold="platinum"))
+    decision = run(frame(claim()), origin="I-GOLD", policy=threshold("platinum"))
     assert hits(decision, "CODE_REQUIRED") == [(2, "rma_code")]
     assert rejected(decision)
 
 
 def test_a_platinum_threshold_never_asks_a_distributor_for_a_code():
-    decision = run(frame(claim()), origin="D-001", policy=Policy(now=NOW, threshold="platinum"))
+    decision = run(frame(claim()), origin="D-001", policy=threshold("platinum"))
     assert "CODE_REQUIRED" not in codes_of(decision)
     assert accepted(decision)

@@ -3,8 +3,8 @@ and the main reasons of a batch counted in rejected claims."""
 
 from __future__ import annotations
 
-from rma.adapters.reports.summary import HOW_TO_FIX, how_to_fix
-from rma.domain.vocabulary.reasons import Reason
+from rma.adapters.reports.summary import HOW_TO_FIX, how_to_fix, meaning
+from rma.domain.vocabulary.reasons import Reason, Terms
 from rma.domain.vocabulary.results import BatchResult, main_reasons, rejected_claims_by_reason
 
 
@@ -45,3 +45,16 @@ def test_the_console_names_the_three_main_reasons_and_counts_the_others():
                     "1 CODE_INVALID and 2 other reasons")
     clean = BatchResult(source="b.csv", status="posted", claims_accepted=2).line()
     assert clean == "b.csv: 2 accepted, 0 rejected"
+
+
+def test_the_words_name_the_terms_they_are_given_and_read_as_before_under_the_defaults():
+    for code in Reason:  # every sentence fills (no stray braces), under any terms
+        assert "{" not in how_to_fix(code) + meaning(code), code
+    assert how_to_fix("CODE_INVALID").endswith(
+        "after 5 wrong codes in 24 hours the account is locked.")
+    assert meaning("CODE_REQUIRED").startswith("Installers below the Gold level need")
+    strict = Terms(threshold="platinum", lockout_attempts=1, lockout_hours=48)
+    assert how_to_fix("CODE_INVALID", strict).endswith(
+        "after 1 wrong code in 48 hours the account is locked.")
+    assert meaning("CODE_REQUIRED", strict).startswith("Installers below the Platinum level")
+    assert "(the limit is 1)" in meaning("CODE_LOCKED", strict)

@@ -13,10 +13,13 @@ from typing import Any
 import pandas as pd
 
 from rma.adapters.reports.escape import as_text, escape_markdown, is_blank
+from rma.config import Settings
 from rma.domain.vocabulary.columns import CANONICAL, LABELS
-from rma.domain.vocabulary.reasons import MESSAGES, Reason, is_warning
+from rma.domain.vocabulary.reasons import Reason, Terms, is_warning
 from rma.domain.vocabulary.sheet import SheetData
 
+#: what a report says when it is not told the configured terms (the settings' defaults)
+DEFAULT_TERMS = Settings().terms
 MAX_IDS_IN_SUMMARY = 50
 MAX_LINES_IN_SUMMARY = 20
 
@@ -32,6 +35,8 @@ class ReportInput:
     claim_ids: list[str]  # accepted claim ids RMA-YYYY-NNNNNN
     batch_id: str
     account_id: str | None
+    #: the configured threshold and lock-out, which some reasons' words name
+    terms: Terms = DEFAULT_TERMS
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,8 @@ class ReasonCount:
 
 
 #: What the submitter does about each reason, in a sentence: the Summary sheet lists it beside
-#: the reason's meaning, so a distributor can correct the rows without calling anyone.
+#: the reason's meaning, so a distributor can correct the rows without calling anyone. Some
+#: name the configured terms (``Terms.fill``'s placeholders): read them through ``how_to_fix``.
 HOW_TO_FIX: dict[Reason, str] = {
     Reason.MISSING_FIELD: "Fill in the red cell. With an RMA code from Customer Service, what "
                           "they registered is filled in for you.",
@@ -96,7 +102,7 @@ HOW_TO_FIX: dict[Reason, str] = {
     Reason.CODE_REQUIRED: "Call or e-mail Customer Service about the fault; enter the RMA code "
                           "they give you in the RMA code column.",
     Reason.CODE_INVALID: "Copy the code exactly from Customer Service's message (spaces and "
-                         "dashes do not matter); after 5 wrong codes in 24 hours the account "
+                         "dashes do not matter); after {wrong_codes} in {window} the account "
                          "is locked.",
     Reason.CODE_EXPIRED: "Ask Customer Service for a new code and enter it instead.",
     Reason.CODE_REVOKED: "Ask Customer Service why the code was revoked; they issue a new one "
@@ -190,7 +196,7 @@ def issue_lines(report: ReportInput) -> list[IssueLine]:
         in_sheet = cells.has_row(row)
         message = rec.get("message")
         if is_blank(message) or not str(message).strip():
-            message = meaning(code) or code
+            message = meaning(code, report.terms) or code
         value = cells.get(row, header) if in_sheet and header else rec.get("value")
         lines.append(
             IssueLine(
@@ -217,14 +223,14 @@ def issue_lines(report: ReportInput) -> list[IssueLine]:
     return lines
 
 
-def meaning(code: str) -> str:
-    """The plain words for a reason code ('' for a code outside the closed list)."""
-    return MESSAGES[Reason(code)] if code in Reason.__members__ else ""
+def meaning(code: str, terms: Terms = DEFAULT_TERMS) -> str:
+    """The plain words for a reason code under ``terms`` ('' outside the closed list)."""
+    return terms.message(Reason(code)) if code in Reason.__members__ else ""
 
 
-def how_to_fix(code: str) -> str:
-    """One sentence on what the submitter does about a code ('' outside the closed list)."""
-    return HOW_TO_FIX[Reason(code)] if code in Reason.__members__ else ""
+def how_to_fix(code: str, terms: Terms = DEFAULT_TERMS) -> str:
+    """What the submitter does about a code, under ``terms`` ('' outside the closed list)."""
+    return terms.fill(HOW_TO_FIX[Reason(code)]) if code in Reason.__members__ else ""
 
 
 def claim_label(report: ReportInput, row: int) -> str:
@@ -245,8 +251,8 @@ def reason_counts(report: ReportInput, lines: list[IssueLine]) -> list[ReasonCou
             warning=is_warning(code),
             issues=n,
             claims=len(claims[code]),
-            meaning=meaning(code),
-            how_to_fix=how_to_fix(code),
+            meaning=meaning(code, report.terms),
+            how_to_fix=how_to_fix(code, report.terms),
         )
         for code, n in issues.items()
     ]

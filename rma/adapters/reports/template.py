@@ -19,6 +19,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from rma.adapters.names import temporary_beside
+from rma.config import Settings
 from rma.domain.vocabulary.columns import (
     CANONICAL,
     COUNTRY_COLUMNS,
@@ -204,10 +205,12 @@ def check_template_path(path: Path, force: bool = False) -> None:
         raise ConfigError(f"{path}: the file exists; add --force to replace it")
 
 
-def write_template(path: Path, *, threshold: str = "gold", force: bool = False) -> Path:
+def write_template(path: Path, *, threshold: str | None = None, force: bool = False) -> Path:
     """Write the claim template to ``path`` (atomically) and return the path; the path is
-    checked first (``check_template_path``)."""
+    checked first (``check_template_path``). ``threshold``: RMA_ELIGIBILITY_THRESHOLD (its
+    default unless given)."""
     path = Path(path)
+    threshold = threshold or Settings().eligibility_threshold
     check_template_path(path, force)
     wb = Workbook()
     claims = wb.active

@@ -6,7 +6,6 @@ rejected whole with all its errors listed; every other claim is accepted.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,19 +23,13 @@ from rma.domain.rules.claims import (
 from rma.domain.rules.codes import code_keys, code_outcomes, uncovered_serials
 from rma.domain.rules.duplicates import duplicate_issues
 from rma.domain.rules.normalise import normalise
+from rma.domain.rules.policy import Policy
 from rma.domain.rules.prefill import prefill
 from rma.domain.vocabulary.columns import CANONICAL, LINE_COLUMNS, PREFILL_FIELDS
 from rma.domain.vocabulary.issues import concat_issues, empty_issues, issues_where, rows_with_errors
 from rma.domain.vocabulary.reasons import Reason
 from schemas.claims import resolved_claims_schema
 from schemas.failures import validate
-
-
-@dataclass(frozen=True)
-class Policy:
-    now: dt.datetime
-    threshold: str = "gold"
-    lockout_attempts: int = 5
 
 
 @dataclass
@@ -118,19 +111,21 @@ def decide(rows: pd.DataFrame, format_issues: pd.DataFrame, origin: str | None,
         "A claim can carry only one RMA code; another row of this claim gives a different "
         "one.", rows["rma_code"]))
 
-    eligible = may_file_without_code(account, ref.accounts, policy.threshold)
+    terms = policy.terms
+    eligible = may_file_without_code(account, ref.accounts, terms.threshold)
     found.append(issues_where(usable & ~eligible & claim_code.isna(), "rma_code",
-                              Reason.CODE_REQUIRED))
+                              Reason.CODE_REQUIRED, terms.message(Reason.CODE_REQUIRED)))
 
     per_claim = pd.DataFrame({"claim_key": keys, "first_row": first_row, "account": account,
                               "code_key": claim_code, "usable": usable})
     per_claim = per_claim[per_claim["code_key"].notna() & per_claim["usable"]]
     per_claim = per_claim.drop_duplicates("claim_key")
     outcomes = code_outcomes(per_claim, ref.codes, ref.invalid_attempts,
-                             policy.lockout_attempts, policy.now, ref.code_locked)
+                             terms.lockout_attempts, policy.now, ref.code_locked)
     row_outcome = keys.map(outcomes.set_index("claim_key")["outcome"])
     for reason in sorted(set(outcomes["outcome"].dropna())):
         found.append(issues_where(row_outcome == reason, "rma_code", Reason(reason),
+                                  terms.message(Reason(reason)),
                                   values=rows["rma_code"].where(rows["rma_code"].notna(),
                                                                 claim_code)))
     owned_keys = keys.map(outcomes.set_index("claim_key")["owned"]).eq(True)

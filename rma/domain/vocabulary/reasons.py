@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -53,7 +54,8 @@ WARNINGS: frozenset[Reason] = frozenset(
      Reason.IGNORED_ATTACHMENT, Reason.CLAIM_REF_MERGED}
 )
 
-#: Default plain-words message per code; rules may give a more specific one.
+#: Default plain-words message per code; rules may give a more specific one. The codes whose
+#: words name a configured value are in ``WORDED`` instead: ``Terms.message`` fills them in.
 MESSAGES: dict[Reason, str] = {
     Reason.MISSING_FIELD: "This field is required and was left blank.",
     Reason.INVALID_SERIAL_NUMBER:
@@ -68,15 +70,11 @@ MESSAGES: dict[Reason, str] = {
     Reason.UNKNOWN_ACCOUNT: "The account is not registered.",
     Reason.ACCOUNT_INACTIVE: "The account is not active.",
     Reason.ACCOUNT_MISMATCH: "The account ID does not match the account that sent this file.",
-    Reason.CODE_REQUIRED: "Installers below the Gold level need an RMA code from Customer "
-                          "Service; please call or e-mail Customer Service first.",
     Reason.CODE_INVALID: "The RMA code is not valid for this account.",
     Reason.CODE_EXPIRED: "The RMA code has expired; ask Customer Service for a new one.",
     Reason.CODE_REVOKED: "The RMA code has been revoked by Customer Service.",
     Reason.CODE_USED: "The RMA code has already been used for another claim.",
     Reason.CODE_SN_MISMATCH: "The RMA code does not cover this serial number.",
-    Reason.CODE_LOCKED: "Too many invalid RMA codes were tried from this account; it is "
-                        "locked out of RMA codes until Customer Service lifts the lock.",
     Reason.DUPLICATE_SN_IN_BATCH: "The serial number appears more than once in this file.",
     Reason.SN_OPEN_CLAIM: "The serial number already has an open claim.",
     Reason.DUPLICATE_CLAIM_REF: "This claim reference was already filed by your account.",
@@ -96,6 +94,42 @@ MESSAGES: dict[Reason, str] = {
     Reason.UNKNOWN_SENDER: "The sender is not a registered, active account address.",
     Reason.DUPLICATE_BATCH: "This file was already processed.",
 }
+
+
+#: Words that name the configured threshold or lock-out, with ``Terms.fill``'s placeholders
+WORDED: dict[Reason, str] = {
+    Reason.CODE_REQUIRED: "Installers below the {level} level need an RMA code from Customer "
+                          "Service; please call or e-mail Customer Service first.",
+    Reason.CODE_LOCKED: "Too many invalid RMA codes were tried from this account (the limit is "
+                        "{attempts}); it is locked out of RMA codes until Customer Service "
+                        "lifts the lock.",
+}
+
+
+@dataclass(frozen=True)
+class Terms:
+    """The configured values the decision applies and some words name: installers at or above
+    ``threshold`` file without an RMA code; ``lockout_attempts`` invalid codes within
+    ``lockout_hours`` lock an account out of codes. Passed in from the settings."""
+
+    threshold: str
+    lockout_attempts: int
+    lockout_hours: int
+
+    def fill(self, text: str) -> str:
+        """``text`` with ``{level}`` (Gold), ``{attempts}`` (5), ``{wrong_codes}``
+        (5 wrong codes) and ``{window}`` (24 hours) filled in."""
+        return text.format(level=self.threshold.title(), attempts=self.lockout_attempts,
+                           wrong_codes=_count(self.lockout_attempts, "wrong code"),
+                           window=_count(self.lockout_hours, "hour"))
+
+    def message(self, code: Reason) -> str:
+        """The default plain words for ``code`` under these terms."""
+        return self.fill(WORDED[code]) if code in WORDED else MESSAGES[code]
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def is_warning(code: str) -> bool:
