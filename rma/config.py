@@ -72,6 +72,9 @@ class Settings:
     max_attachment_bytes: int = 25 * 1024 * 1024
     #: the text body of an e-mail (the claim form); a larger body is not read
     max_body_bytes: int = 2 * 1024 * 1024
+    #: days within which a message with the content of an answered one is a re-delivery (a
+    #: duplicate, not answered again); 0: only the same Message-ID or bytes are (rma.mail.intake)
+    redelivery_days: int = 7
     #: operations on Prefect (``rma serve``, prefect.yaml, the fan-out of ``run-inbox``)
     workers: int = 4
     #: small files share a task run (at most this many files and bytes in one)
@@ -206,6 +209,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         mail_from=env.get("RMA_MAIL_FROM") or "rma-intake@localhost",
         max_attachment_bytes=_int(env, "RMA_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024),
         max_body_bytes=_positive(env, "RMA_MAX_BODY_BYTES", 2 * 1024 * 1024),
+        redelivery_days=_non_negative(env, "RMA_REDELIVERY_DAYS", 7),
         workers=_positive(env, "RMA_WORKERS", 4),
         task_group_files=_positive(env, "RMA_TASK_GROUP_FILES", 25),
         task_group_bytes=_positive(env, "RMA_TASK_GROUP_BYTES", 1024 * 1024),
