@@ -111,6 +111,10 @@ class Settings:
         "RMA_MAX_ATTACHMENT_BYTES", 25 * MiB, d.whole, d.FILES, "an e-mail attachment")
     max_body_bytes: int = d.setting(
         "RMA_MAX_BODY_BYTES", 2 * MiB, d.positive, d.FILES, "the text body of an e-mail (the form)")
+    redelivery_days: int = d.setting(
+        "RMA_REDELIVERY_DAYS", 7, d.non_negative, d.FILES,
+        "days within which an e-mail with an answered one's content is a re-delivery, not "
+        "answered again (`0`: only the same Message-ID or bytes)")
     workers: int = d.setting(
         "RMA_WORKERS", 4, d.positive, d.SHAPE, "tasks (files, groups of small files) run at once")
     task_group_files: int = d.setting(

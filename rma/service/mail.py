@@ -5,8 +5,11 @@ reply (no backscatter) and the message is quarantined. So does a From header tha
 name exactly one trustworthy mailbox (``rma.adapters.mail.message``: defects, several addresses, a
 display name that is another address): it is never read as the registered account. The
 body's claim form is one batch, every claim spreadsheet attached is a batch of its own; other
-attachments are listed as ignored. A re-delivered copy (same Message-ID or same bytes) is a
-duplicate and gets no reply.
+attachments are listed as ignored. A re-delivered copy is a duplicate and gets no reply:
+the same Message-ID, the same bytes, or the same content (``MailMessage.content_sha256``: sender,
+subject, body, attachments; not the transport headers) as a message answered within
+RMA_REDELIVERY_DAYS (``redelivery_since`` says why that window). Copies waiting in one run
+are taken in one after the other (``_InFlight``), so one of them is answered.
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,13 +55,15 @@ class MessageOutcome:
     ignored_attachments: list[str] = field(default_factory=list)
     reply: str | None = None
     error: dict[str, str] | None = None
+    #: a duplicate: the Message-ID of the message taken in before (same id, bytes or content)
+    duplicate_of: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"source": self.source, "message_id": self.message_id, "sender": self.sender,
                 "account_id": self.account_id, "status": self.status,
                 "batches": [b.to_json() for b in self.batches],
                 "ignored_attachments": list(self.ignored_attachments),
-                "reply": self.reply, "error": self.error}
+                "reply": self.reply, "error": self.error, "duplicate_of": self.duplicate_of}
 
     def line(self) -> str:
         """One line for the console and the log (the sender's text in it escaped)."""
@@ -63,6 +71,9 @@ class MessageOutcome:
         if self.error:
             return shown(f"{self.source} from {who}: {self.status} — {self.error['code']}: "
                          f"{self.error['message']}")
+        if self.status == "duplicate":
+            return shown(f"{self.source} from {who}: duplicate of {self.duplicate_of}, taken in "
+                         "before: nothing processed, no reply")
         return shown(f"{self.source} from {who} ({self.account_id}): {self.status}, "
                      f"{len(self.batches)} batch(es), reply: {self.reply or 'none'}")
 
@@ -78,15 +89,71 @@ def _ignored_warnings(names: list[str]) -> pd.DataFrame:
                          "value": names})
 
 
+def redelivery_since(now: dt.datetime, days: int) -> dt.datetime | None:
+    """Since when an answered message with the same content makes this one a re-delivery
+    (None: ``days`` is 0, content is not compared).
+
+    RMA_REDELIVERY_DAYS, default 7. A mail system re-delivers within its queue lifetime
+    (Postfix and sendmail give up after 5 days) or when a fetch (getmail, fetchmail, a
+    mailbox restore) runs again after a crash, usually within hours; 7 days cover that
+    and a weekend or a holiday on which the nightly run did not read the mailbox. Much
+    longer would swallow a legitimate resend: a partner sends the same claim form again
+    after Customer Service fixed something in the database (registered a code or the
+    address), typically weeks later, and must get an answer. A resend inside the window
+    needs a change anywhere in subject, body or attachments (README, "E-mail intake").
+    The time is our own intake time (``received_at``), never the message's Date header,
+    which the sender writes.
+    """
+    return now - dt.timedelta(days=days) if days > 0 else None
+
+
+class _InFlight:
+    """The keys (Message-ID, bytes, content) of the messages being taken in right now.
+
+    A run takes its messages on several threads, and the check for an earlier copy happens
+    before the record is written: an original and its re-delivery waiting in the same run
+    (both delivered before the nightly run: the usual case) would both pass the check and
+    both be answered. A message waits here while another with any of its keys is in flight,
+    then finds that one's record. Runs over one inbox do not overlap (``rma.adapters.runlock``) and
+    a run reads its mail in one process (the fan-out leaves mail to the parent).
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._held: set[str] = set()
+
+    @contextmanager
+    def hold(self, msg: MailMessage) -> Iterator[None]:
+        keys = {f"id:{msg.message_id}", f"sha:{msg.sha256}", f"content:{msg.content_sha256}"}
+        with self._changed:
+            self._changed.wait_for(lambda: self._held.isdisjoint(keys))
+            self._held |= keys
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._held -= keys
+                self._changed.notify_all()
+
+
+_IN_FLIGHT = _InFlight()
+
+
+def _earlier_copy(repo: ClaimsRepository, msg: MailMessage, since: dt.datetime | None
+                  ) -> str | None:
+    return repo.find_message(msg.message_id, msg.sha256, msg.content_sha256, since)
+
+
 def _record(engine: sa.Engine, msg: MailMessage, account_id: str | None, status: str,
             error_code: str | None, batches: list[BatchResult], reply_id: str | None,
-            now: dt.datetime) -> None:
+            now: dt.datetime, since: dt.datetime | None) -> None:
     with posting_transaction(engine) as conn:
         repo = ClaimsRepository(conn)
-        if repo.find_message(msg.message_id, msg.sha256) is not None:
+        if _earlier_copy(repo, msg, since) is not None:
             return  # an overlapping run recorded it first
         repo.insert_message({
-            "message_id": msg.message_id, "sha256": msg.sha256, "sender": msg.sender,
+            "message_id": msg.message_id, "sha256": msg.sha256,
+            "content_sha256": msg.content_sha256, "sender": msg.sender,
             "account_id": account_id, "subject": msg.subject, "received_at": now,
             "status": status, "error_code": error_code,
             "authentication_results": msg.authentication_results,
@@ -105,10 +172,18 @@ def ingest_message(raw: bytes, source: str, engine: sa.Engine, settings: Setting
                             name=Path(source).name)
     except BatchError as exc:
         return MessageOutcome(source, "failed", error={"code": exc.code, "message": exc.message})
+    with _IN_FLIGHT.hold(msg):
+        return _ingest_parsed(msg, source, engine, settings, reports_dir, outbox, now)
+
+
+def _ingest_parsed(msg: MailMessage, source: str, engine: sa.Engine, settings: Settings,
+                   reports_dir: Path, outbox: Path, now: dt.datetime) -> MessageOutcome:
     outcome = MessageOutcome(source, "processed", msg.message_id, msg.sender)
+    since = redelivery_since(now, settings.redelivery_days)
     with engine.connect() as conn:
         repo = ClaimsRepository(conn)
-        if repo.find_message(msg.message_id, msg.sha256) is not None:
+        outcome.duplicate_of = _earlier_copy(repo, msg, since)
+        if outcome.duplicate_of is not None:
             outcome.status = "duplicate"
             return outcome
         account = repo.account_by_email(msg.sender)
@@ -118,7 +193,7 @@ def ingest_message(raw: bytes, source: str, engine: sa.Engine, settings: Setting
                if msg.sender else f"no sender can be trusted: {msg.sender_problem}")
         outcome.error = {"code": str(Reason.UNKNOWN_SENDER),
                          "message": f"{why}; no reply is sent."}
-        _record(engine, msg, None, outcome.status, outcome.error["code"], [], None, now)
+        _record(engine, msg, None, outcome.status, outcome.error["code"], [], None, now, since)
         return outcome
     outcome.account_id = account
     outcome.batches, outcome.ignored_attachments = _batches(msg, source, account, engine,
@@ -130,7 +205,7 @@ def ingest_message(raw: bytes, source: str, engine: sa.Engine, settings: Setting
                         ignored_attachments=outcome.ignored_attachments, now=now)
     outcome.reply = str(write_to_outbox(reply, outbox))
     _record(engine, msg, account, outcome.status, None, outcome.batches,
-            str(reply["Message-ID"]), now)
+            str(reply["Message-ID"]), now, since)
     return outcome
 
 

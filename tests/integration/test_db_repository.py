@@ -220,6 +220,110 @@ def test_upgrade_gives_existing_codes_their_digest(db_url):
     assert digest == code_digest("OLDCODE1")
 
 
+def _mail_record(n: int, received_at: datetime, **values: object) -> dict:
+    return {"message_id": f"<m{n}@dist.example>", "sha256": f"{n:064x}",
+            "sender": "claims@dist.example", "account_id": "D-001", "subject": "Claims",
+            "received_at": received_at, "status": "processed", "batch_ids": "B-1", **values}
+
+
+def _downgrade(url: str, revision: str) -> None:
+    from alembic import command
+
+    from rma.adapters.db.engine import alembic_config
+
+    cfg = alembic_config(url)
+    eng = make_engine(url)
+    try:
+        with eng.connect() as conn, conn.begin():
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, revision)
+    finally:
+        eng.dispose()
+
+
+def _mail_schema(url: str) -> tuple[set[str], set[str], list[tuple]]:
+    eng = make_engine(url)
+    try:
+        with eng.connect() as conn:
+            inspector = sa.inspect(conn)
+            columns = {c["name"] for c in inspector.get_columns("mail_messages")}
+            indexes = {i["name"] for i in inspector.get_indexes("mail_messages")}
+            rows = conn.execute(sa.text("SELECT message_id, sha256, status FROM mail_messages "
+                                        "ORDER BY message_id")).all()
+    finally:
+        eng.dispose()
+    return columns, indexes, [tuple(r) for r in rows]
+
+
+def test_0008_adds_the_content_hash_to_recorded_mail_and_downgrades(db_url):
+    """From 0007 with messages recorded: they keep their rows with no content hash (their
+    content was never kept), are still found by Message-ID and bytes, and match no content;
+    the downgrade drops the column and its index and keeps the rows."""
+    upgrade(db_url, revision="0007")
+    old = sa.table("mail_messages", *(sa.column(c) for c in (
+        "message_id", "sha256", "sender", "account_id", "subject", "status", "batch_ids")),
+        sa.column("received_at", sa.DateTime(timezone=True)))
+    eng = make_engine(db_url)
+    with eng.begin() as conn:
+        conn.execute(sa.insert(old), [_mail_record(1, NOW), _mail_record(2, NOW)])
+    eng.dispose()
+    before = _mail_schema(db_url)
+    assert "content_sha256" not in before[0]
+
+    upgrade(db_url)
+    columns, indexes, rows = _mail_schema(db_url)
+    assert "content_sha256" in columns and "ix_mail_messages_content_sha256" in indexes
+    assert rows == before[2]
+    eng = make_engine(db_url)
+    try:
+        with eng.begin() as conn:
+            assert conn.execute(sa.select(t.mail_messages.c.content_sha256)).scalars().all() \
+                == [None, None]
+            repo = ClaimsRepository(conn)
+            since = NOW - timedelta(days=7)
+            assert repo.find_message("<m1@dist.example>", "f" * 64, "c" * 64, since) \
+                == "<m1@dist.example>"
+            assert repo.find_message("<new@x>", f"{2:064x}", "c" * 64, since) \
+                == "<m2@dist.example>"
+            assert repo.find_message("<new@x>", "f" * 64, "c" * 64, since) is None
+            repo.insert_message(_mail_record(3, NOW, content_sha256="c" * 64))
+    finally:
+        eng.dispose()
+
+    _downgrade(db_url, "0007")
+    columns, indexes, rows = _mail_schema(db_url)
+    assert columns == before[0] and indexes == before[1]
+    assert [r[0] for r in rows] == ["<m1@dist.example>", "<m2@dist.example>",
+                                    "<m3@dist.example>"]
+    upgrade(db_url)  # and up again
+    assert "content_sha256" in _mail_schema(db_url)[0]
+
+
+def test_find_message_matches_answered_content_within_the_window(engine):
+    content = "c" * 64
+    with engine.begin() as conn:
+        repo = ClaimsRepository(conn)
+        repo.insert_message(_mail_record(1, NOW - timedelta(days=10), content_sha256=content))
+        repo.insert_message(_mail_record(2, NOW - timedelta(days=3), content_sha256=content))
+        repo.insert_message(_mail_record(3, NOW - timedelta(days=1), content_sha256="d" * 64,
+                                         status="unknown_sender", account_id=None))
+
+        def find(content_sha256: str, days: int | None = 7, message_id: str = "<new@x>",
+                 sha: str = "f" * 64) -> str | None:
+            since = None if days is None else NOW - timedelta(days=days)
+            return repo.find_message(message_id, sha, content_sha256, since)
+
+        assert find(content) == "<m2@dist.example>"      # the latest answered copy
+        assert find(content, days=2) is None              # outside the window
+        assert find(content, days=30) == "<m2@dist.example>"
+        assert find(content, days=None) is None           # content not compared
+        assert find("d" * 64) is None                     # never answered: read again
+        assert find("e" * 64) is None
+        # an exact match is named before a content match
+        assert find(content, sha=f"{1:064x}") == "<m1@dist.example>"
+        assert find("", message_id="<m3@dist.example>") == "<m3@dist.example>"
+
+
 def test_codes_frame(engine):
     with engine.begin() as conn:
         add_accounts(conn)

@@ -36,6 +36,8 @@ def test_the_operations_settings_are_read_from_the_environment():
     ({"RMA_TIMEZONE": "../etc/passwd"}, "RMA_TIMEZONE must be an IANA time zone"),
     ({"RMA_SETTLE_SECONDS": "-1"}, "RMA_SETTLE_SECONDS must be 0 or more"),
     ({"RMA_SETTLE_SECONDS": "a minute"}, "RMA_SETTLE_SECONDS must be a whole number"),
+    ({"RMA_REDELIVERY_DAYS": "-1"}, "RMA_REDELIVERY_DAYS must be 0 or more"),
+    ({"RMA_REDELIVERY_DAYS": "a week"}, "RMA_REDELIVERY_DAYS must be a whole number"),
 ])
 def test_wrong_operations_settings_are_configuration_errors(env, message):
     with pytest.raises(ConfigError, match=message):
@@ -70,3 +72,9 @@ def test_groups_of_small_files_go_to_processes_only_when_there_are_enough_of_the
 def test_a_drop_folder_file_settles_for_a_minute_unless_configured():
     assert load_settings({}).settle_seconds == 60
     assert load_settings({"RMA_SETTLE_SECONDS": "0"}).settle_seconds == 0
+
+
+def test_a_re_delivery_is_recognised_for_a_week_unless_configured():
+    assert load_settings({}).redelivery_days == 7
+    assert load_settings({"RMA_REDELIVERY_DAYS": "0"}).redelivery_days == 0
+    assert load_settings({"RMA_REDELIVERY_DAYS": " 30 "}).redelivery_days == 30

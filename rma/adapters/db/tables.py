@@ -253,13 +253,19 @@ claim_id_counters = sa.Table(
     sa.Column("last", sa.Integer, nullable=False),
 )
 
-#: E-mails taken in (SPEC §8): a re-delivered copy (same Message-ID or same bytes) is a
-#: duplicate; the sender's Authentication-Results are kept with the record.
+#: E-mails taken in (SPEC §8): a re-delivered copy (same Message-ID, same bytes, or the same
+#: content as an answered message within RMA_REDELIVERY_DAYS) is a duplicate; the sender's
+#: Authentication-Results are kept with the record.
 mail_messages = sa.Table(
     "mail_messages",
     metadata,
     sa.Column("message_id", sa.String(998), primary_key=True),
     sa.Column("sha256", sa.String(64), nullable=False, unique=True),
+    # what was sent, without transport headers (rma.adapters.mail.message.content_hash): a
+    # re-delivery under a new Message-ID has it too. NULL for messages taken in before
+    # revision 0008.
+    # Not unique: the same content sent again after RMA_REDELIVERY_DAYS is taken in again.
+    sa.Column("content_sha256", sa.String(64), nullable=True, index=True),
     sa.Column("sender", sa.Text, nullable=True),
     sa.Column("account_id", sa.String(ID_LEN), nullable=True),
     sa.Column("subject", sa.Text, nullable=True),

@@ -29,6 +29,9 @@ Untrusted input, read defensively:
   parses as the first address with a defect, while DMARC checks the second), or a display
   name that is itself another address (``"claims@registered.example" <evil@...>``: mail
   clients show the name, the account would be the other address).
+* ``content_sha256`` (``content_hash``) is a digest of what the submitter sent, not of how it
+  travelled: a re-delivered copy under a new Message-ID, Date or Received header has the same
+  one (``rma.service.mail`` answers it once).
 """
 
 from __future__ import annotations
@@ -36,8 +39,10 @@ from __future__ import annotations
 import contextlib
 import email
 import hashlib
+import json
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
@@ -80,6 +85,31 @@ class MailMessage:
     sha256: str
     oversized: list[str] = field(default_factory=list)
     sender_problem: str = ""  # why ``sender`` is "" (a From header that names no one mailbox)
+    content_sha256: str = ""  # ``content_hash`` of what was sent (the same for a re-delivery)
+
+
+#: Bump when what ``content_hash`` covers changes: old and new digests then never match, so
+#: a re-delivery across the change is processed once more rather than missed silently.
+CONTENT_HASH_VERSION = "rma-mail-content-1"
+
+
+def content_hash(sender: str, subject: str, body: str, attachments: list[Attachment],
+                 oversized: Sequence[str] = ()) -> str:
+    """SHA-256 of what the submitter sent: the sender address (case and surrounding space
+    ignored), the subject with its white space collapsed, the body text as parsed, and each
+    attachment's file name and the SHA-256 of its bytes, in order (an attachment over the size
+    limit by its name only: its bytes were not kept).
+
+    Transport headers (Message-ID, Date, Received, Return-Path, DKIM signatures …) and the MIME
+    layout (boundaries, transfer encodings, line endings) are left out: a mail system that
+    delivers a message again changes those, never what was written. The parts are encoded as
+    one JSON array (ASCII, so no text can fail to encode), which keeps their boundaries
+    unambiguous: a body ending in a file name is not the same as that file attached.
+    """
+    parts = [CONTENT_HASH_VERSION, sender.strip().lower(), _one_line(subject), body,
+             [[a.filename, hashlib.sha256(a.data).hexdigest()] for a in attachments],
+             list(oversized)]
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=True).encode("ascii")).hexdigest()
 
 
 def parse_message(raw: bytes, *, max_attachment_bytes: int = 25 * 1024 * 1024,
@@ -98,10 +128,11 @@ def parse_message(raw: bytes, *, max_attachment_bytes: int = 25 * 1024 * 1024,
         body = reader.read(msg)
         message_id = _message_id(msg) or f"<{sha256}@rma.invalid>"
         sender, sender_problem = _sender(msg)
+        subject = _one_line(_header(msg, "Subject") or "")
         return MailMessage(
             message_id=message_id,
             sender=sender,
-            subject=_one_line(_header(msg, "Subject") or ""),
+            subject=subject,
             date=_date(msg),
             references=_references(msg),
             authentication_results=_joined(msg, "Authentication-Results"),
@@ -110,6 +141,8 @@ def parse_message(raw: bytes, *, max_attachment_bytes: int = 25 * 1024 * 1024,
             sha256=sha256,
             oversized=reader.oversized,
             sender_problem=sender_problem,
+            content_sha256=content_hash(sender, subject, body, reader.attachments,
+                                        reader.oversized),
         )
     except BatchError:
         raise
@@ -512,5 +545,5 @@ def html_to_text(html: str) -> str:
     return parser.text()
 
 
-__all__ = ["Attachment", "MailMessage", "decode_text", "html_to_text", "parse_message",
-           "safe_filename"]
+__all__ = ["CONTENT_HASH_VERSION", "Attachment", "MailMessage", "content_hash", "decode_text",
+           "html_to_text", "parse_message", "safe_filename"]
