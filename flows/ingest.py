@@ -25,7 +25,7 @@ from rma.adapters.db.engine import ensure_ready, make_engine
 from rma.adapters.db.faults import retry_condition
 from rma.adapters.db.runs import finish_run, start_run
 from rma.adapters.mail.outbox import send_pending
-from rma.adapters.readers.chunks import is_large
+from rma.adapters.readers.large_files import is_large
 from rma.adapters.readers.source import FileState, read_regular
 from rma.adapters.runlock import inbox_lock
 from rma.config import Settings, load_settings

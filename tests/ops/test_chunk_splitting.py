@@ -14,14 +14,8 @@ import pandas as pd
 import pytest
 
 from rma.adapters.readers import read_batch
-from rma.adapters.readers.chunks import (
-    assemble,
-    estimated_rows,
-    is_large,
-    plan_csv,
-    read_csv_chunk,
-    split_sheet,
-)
+from rma.adapters.readers.csv import assemble, plan_csv, read_csv_chunk
+from rma.adapters.readers.large_files import estimated_rows, is_large, split_sheet
 from rma.config import Limits
 from rma.domain.rules.formatcheck import check_rows, concat_rows, format_issues
 from rma.errors import BatchError
