@@ -3,8 +3,8 @@
 A CSV is read and format-checked in ranges of whole records, an xlsx is read once and
 format-checked in row frames, each range a task on the flow's task runner: a
 ``DaskTaskRunner`` on the existing Dask cluster that RMA_DASK_ADDRESS names, else a thread
-pool. The chunk tasks are pure (``rma.adapters.readers.chunks``: bytes or a frame in, checked
-rows out) and
+pool. The chunk tasks are pure (the CSV reader's chunked mode, ``rma.adapters.readers.csv``,
+or a frame of ``large_files.split_sheet``: bytes or a frame in, checked rows out) and
 need nothing but the installed code: no database, no shared disk. Then, in this process, the
 whole file is decided, reported and posted in ONE transaction, exactly as a small file is;
 only that step touches the database and only that step retries (transient faults).
@@ -27,14 +27,8 @@ from flows.artifacts import publish_batch
 from flows.engines import engine_for
 from rma.adapters.db.faults import retry_condition
 from rma.adapters.readers import read_batch
-from rma.adapters.readers.chunks import (
-    CsvChunk,
-    ReadChunk,
-    assemble,
-    plan_csv,
-    read_csv_chunk,
-    split_sheet,
-)
+from rma.adapters.readers.csv import CsvChunk, ReadChunk, assemble, plan_csv, read_csv_chunk
+from rma.adapters.readers.large_files import split_sheet
 from rma.adapters.readers.source import FileState, read_regular
 from rma.config import Settings, load_settings
 from rma.domain.rules.formatcheck import CheckedRows, check_rows, concat_rows, format_issues

@@ -8,6 +8,7 @@ decide, write the reports and post. Nothing is posted unless the whole batch com
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ import sqlalchemy as sa
 
 from rma.adapters.db.engine import posting_transaction
 from rma.adapters.db.repository import ClaimsRepository
-from rma.adapters.readers import read_batch, unreadable
+from rma.adapters.readers import read_batch, read_bytes, unreadable
 from rma.adapters.readers.messages import display_name
 from rma.adapters.readers.source import FileState, sha256_regular
 from rma.adapters.reports import (
@@ -64,7 +65,7 @@ def new_batch_id() -> str:
 
 def check_format(sheet: SheetData, today: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Step 1: normalised rows and every format issue and warning of every row. (Large
-    files do the same in chunks: ``rma.adapters.readers.chunks``, ``flows/chunked.py``.)"""
+    files do the same in chunks: ``rma.adapters.readers.csv``, ``flows/chunked.py``.)"""
     checked = check_rows(sheet.canonical(), today)
     return checked.rows, format_issues([checked], sheet)
 
@@ -79,8 +80,11 @@ def screen_file(path: Path, origin: Origin, engine: sa.Engine, limits: Limits | 
     except OSError as exc:
         error = unreadable(display_name(path), exc)
         return BatchResult.failed(origin.source, error.code, error.message, origin.account_id)
-    if sha is None:
-        return None
+    return None if sha is None else _already_posted(sha, origin, engine)
+
+
+def _already_posted(sha: str, origin: Origin, engine: sa.Engine) -> BatchResult | None:
+    """The duplicate result of content posted before, else None."""
     with engine.connect() as conn:
         first = ClaimsRepository(conn).find_batch_by_sha(sha)
     return None if first is None else _duplicate(origin.source, origin, first)
@@ -98,6 +102,24 @@ def ingest_file(path: Path, origin: Origin, engine: sa.Engine, settings: Setting
         return early
     try:
         sheet = read_batch(path, settings.limits, listed)
+    except BatchError as exc:
+        return BatchResult.failed(origin.source, exc.code, exc.message, origin.account_id)
+    return ingest_sheet(sheet, origin, engine, settings, reports_dir, now)
+
+
+def ingest_payload(data: bytes, name: str, origin: Origin, engine: sa.Engine,
+                   settings: Settings, reports_dir: Path, now: dt.datetime | None = None
+                   ) -> BatchResult:
+    """Process one claim file given as its bytes and its name (a mail attachment, an upload)
+    as one batch, as ``ingest_file`` does a file on disk: nothing is written to read it.
+    Content posted before is a duplicate (unless it is too large to be read at all)."""
+    now = now or dt.datetime.now(dt.UTC)
+    if len(data) <= settings.limits.file_bytes:
+        early = _already_posted(hashlib.sha256(data).hexdigest(), origin, engine)
+        if early is not None:
+            return early
+    try:
+        sheet = read_bytes(data, name, settings.limits)
     except BatchError as exc:
         return BatchResult.failed(origin.source, exc.code, exc.message, origin.account_id)
     return ingest_sheet(sheet, origin, engine, settings, reports_dir, now)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,7 +38,7 @@ from rma.domain.vocabulary.printable import shown
 from rma.domain.vocabulary.reasons import Reason
 from rma.domain.vocabulary.results import BatchResult
 from rma.errors import BatchError
-from rma.service.batch import Origin, ingest_file, ingest_sheet
+from rma.service.batch import Origin, ingest_payload, ingest_sheet
 
 
 @dataclass
@@ -232,15 +231,12 @@ def _batches(msg: MailMessage, source: str, account: str, engine: sa.Engine,
         results.append(ingest_sheet(form, Origin(account, f"{source} (form)"), engine,
                                     settings, reports_dir, now,
                                     extra_issues=_ignored_warnings(ignored) if ignored else None))
-    with tempfile.TemporaryDirectory(prefix="rma-mail-") as scratch:
-        for n, attachment in enumerate(msg.attachments):
-            if not _is_claim_file(attachment.filename):
-                continue
-            path = Path(scratch) / str(n) / attachment.filename  # a safe basename already
-            path.parent.mkdir()
-            path.write_bytes(attachment.data)
-            results.append(ingest_file(path, Origin(account, f"{source}/{attachment.filename}"),
-                                       engine, settings, reports_dir, now))
+    for attachment in msg.attachments:  # read from their bytes: nothing is written to disk
+        if _is_claim_file(attachment.filename):
+            results.append(ingest_payload(
+                attachment.data, attachment.filename,  # a safe basename already
+                Origin(account, f"{source}/{attachment.filename}"), engine, settings,
+                reports_dir, now))
     if not results:
         results.append(BatchResult.failed(
             source, str(Reason.EMPTY_BATCH),

@@ -182,7 +182,7 @@ def test_a_file_larger_than_the_limit_is_not_hashed(tmp_path):
 
 
 def test_estimating_the_rows_of_a_named_pipe_does_not_block(tmp_path):
-    from rma.adapters.readers.chunks import is_large
+    from rma.adapters.readers.large_files import is_large
 
     fifo = tmp_path / "claims.csv"
     os.mkfifo(fifo)

@@ -14,14 +14,8 @@ import pandas as pd
 import pytest
 
 from rma.adapters.readers import read_batch
-from rma.adapters.readers.chunks import (
-    assemble,
-    estimated_rows,
-    is_large,
-    plan_csv,
-    read_csv_chunk,
-    split_sheet,
-)
+from rma.adapters.readers.csv import assemble, plan_csv, read_csv_chunk
+from rma.adapters.readers.large_files import estimated_rows, is_large, split_sheet
 from rma.config import Limits
 from rma.domain.rules.formatcheck import check_rows, concat_rows, format_issues
 from rma.errors import BatchError
@@ -197,3 +191,18 @@ def test_an_xlsx_without_a_dimension_is_estimated_from_its_sheet_size(tmp_path):
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("xl/worksheets/sheet1.xml", "<worksheet>" + "x" * 40_000 + "</worksheet>")
     assert estimated_rows(path) == 40_023 // 500
+
+
+def test_a_returned_rejections_report_is_left_to_the_whole_reader(tmp_path):
+    """Its own Row and Errors columns are dropped and its cells unescaped by the whole read;
+    the chunks do neither, so the planner leaves it alone (and the sheet is the whole read's)."""
+    path = tmp_path / "returned.csv"
+    lines = ["Row,Errors,SN,Fault description,Recipient phone",
+             *[f"{n + 2},INVALID_SERIAL,SN{n:06d},broken,'+49 30 {n:07d}" for n in range(12)],
+             "99,only our cells,,,"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert plan_csv(path.read_bytes(), path, Limits(), 4, TODAY) is None
+    whole = read_batch(path)
+    assert list(whole.sent.columns) == ["SN", "Fault description", "Recipient phone"]
+    assert whole.sent["Recipient phone"].iloc[0] == "+49 30 0000000"
+    assert 14 not in whole.sent.index

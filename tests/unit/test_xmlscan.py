@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import pytest
 
+from rma.adapters.readers.xmlexact import ExactSheetScan
 from rma.adapters.readers.xmlscan import (
     BAD_REFERENCE,
     ENTITIES,
     NESTED,
-    ExactSheetScan,
     Extent,
     FastSheetScan,
     XmlGuard,
-    sheet_parts,
 )
+from rma.adapters.readers.xmlsheets import sheet_parts
 
 HEAD = b'<?xml version="1.0"?><worksheet xmlns="m"><sheetData>'
 TAIL = b"</sheetData></worksheet>"

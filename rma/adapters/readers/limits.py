@@ -9,7 +9,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from rma.adapters.readers import xmlscan
+from rma.adapters.readers import xmlexact, xmlscan, xmlsheets
 from rma.adapters.readers.header import HEADER_SEARCH_ROWS, column_letter
 from rma.adapters.readers.messages import display_text, short_reason
 from rma.config import Limits
@@ -76,7 +76,7 @@ class WorkbookScan:
         found = xmlscan.Extent()
         with zipfile.ZipFile(io.BytesIO(self.data)) as zf:
             for info in self.members[name]:
-                extent, self.exact_budget = xmlscan.exact_extent(_chunks(zf, info),
+                extent, self.exact_budget = xmlexact.exact_extent(_chunks(zf, info),
                                                                  self.exact_budget)
                 found = found.merge(extent)
         return found
@@ -128,7 +128,7 @@ def check_zip(where: str, archive: bytes, limits: Limits) -> WorkbookScan:
         ) from exc
     found = {name: b"".join(chunks) for name, chunks in mapping.items()}
     if all(found.values()) and sum(map(len, found.values())) <= _MAPPING_BYTES:
-        scan.parts = xmlscan.sheet_parts(found[_WORKBOOK], found[_WORKBOOK_RELS])
+        scan.parts = xmlsheets.sheet_parts(found[_WORKBOOK], found[_WORKBOOK_RELS])
     return scan
 
 

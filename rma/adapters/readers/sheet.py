@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,13 +17,6 @@ from rma.config import Limits
 from rma.domain.vocabulary.reasons import Reason
 from rma.domain.vocabulary.sheet import SheetData
 from rma.errors import BatchError
-
-try:  # Cython: the longest str in an object array, ~50x faster than a Python loop
-    from pandas._libs.writers import max_len_string_array as _max_len
-except ImportError:  # pragma: no cover - a future pandas may move it
-
-    def _max_len(values: np.ndarray) -> int:
-        return max((len(v) for v in values if isinstance(v, str)), default=0)
 
 
 @dataclass(frozen=True)
@@ -85,52 +78,92 @@ def build_sheet(grid: Iterable[Sequence[object]], header_index: int, origin: Ori
     ``grid`` may be an iterator (the csv reader's): it is consumed in blocks of
     ``BLOCK_ROWS``, so only one block of row lists exists at a time, and repeated text is
     kept once (``SharedValues``; ``all_text`` when every cell is a ``str``). Blank cells
-    become None, entirely blank rows are dropped (numbering kept), the columns are named by
-    ``plan_columns``; row, column and cell limits are enforced.
+    become None, entirely blank rows are dropped (numbering kept); row, column and cell
+    limits are enforced (``finish_sheet``).
     """
     rows = iter(grid)
     top = [list(row) for row in itertools.islice(rows, header_index + 1)]
-    width = _width(top, origin.where, limits)
+    width = grid_width(top, origin.where, limits)
     count = len(top)
     blocks: list[np.ndarray] = []
     shared = SharedValues(all_text)
+    longest = 0
     for block in iter(lambda: list(itertools.islice(rows, BLOCK_ROWS)), []):
         count += len(block)
-        block_width = _width(block, origin.where, limits)
+        block_width = grid_width(block, origin.where, limits)
         width = max(width, block_width)
         if count * width > limits.cells:  # what was read already is too much: say how much
             for more in rows:
                 count += 1
-                width = max(width, _width([more], origin.where, limits))
+                width = max(width, grid_width([more], origin.where, limits))
             caps.check_cells(origin.where, count, width, limits)
         array = to_array(block, block_width)
         del block
+        longest = max(longest, longest_text(array, all_text))
         shared.share(array)
         blocks.append(array)
     # what the grid below would cost, however blank: checked before it is built
     caps.check_cells(origin.where, count, width, limits)
     body = _join(blocks, width)
     del blocks
+    header_row = header_index + 1
+    return finish_sheet(top[header_index], header_row, filled_rows(body, header_row + 1, longest),
+                        origin, limits)
+
+
+@dataclass(frozen=True)
+class Filled:
+    """The rows of a grid below its header that hold anything, every column kept."""
+
+    values: np.ndarray  # None = blank
+    row_numbers: np.ndarray  # the sheet row of each
+    has_data: np.ndarray  # per column position: any cell filled in any row of the grid
+    longest: int  # characters in its longest text cell (``longest_text``)
+
+
+def filled_rows(body: np.ndarray, first_row: int, longest: int) -> Filled:
+    """The filled rows of ``body`` (cells '' blank, made None here, in place), whose row 0 is
+    sheet row ``first_row``."""
     blank = body == ""
     body[blank] = None
-    plan = plan_columns(top[header_index], (~blank).any(axis=0).tolist())
-    if plan.from_report:  # a row left with only our Row and Errors cells is no claim
-        blank = blank[:, plan.positions]
-    filled_rows = np.flatnonzero(~blank.all(axis=1))
-    span = int(filled_rows[-1]) + 1 if len(filled_rows) else 0
+    filled = np.flatnonzero(~blank.all(axis=1))
+    values = body[filled] if len(filled) < len(body) else body
+    return Filled(values, (filled + first_row).astype(np.int64), (~blank).any(axis=0), longest)
+
+
+def longest_text(cells: np.ndarray, all_text: bool = False) -> int:
+    """Characters in the longest ``str`` of ``cells``; ``all_text``: every cell is a ``str``
+    (a csv grid before its blanks become None), so no type is tested."""
+    flat = cells.ravel()
+    if all_text:
+        return max(map(len, flat), default=0)
+    return max((len(v) for v in flat if isinstance(v, str)), default=0)
+
+
+def finish_sheet(header: Sequence[object], header_row: int, filled: Filled, origin: Origin,
+                 limits: Limits) -> SheetData:
+    """SheetData from a grid's header and its filled rows (read whole, or put together from
+    chunks): the columns are named by ``plan_columns``; the row, cell and header limits are
+    checked here, in this order, for every reader."""
+    plan = plan_columns(header, filled.has_data.tolist())
+    values, row_numbers = filled.values, filled.row_numbers
+    if plan.from_report and len(values):  # a row left with only our Row and Errors cells
+        kept = np.flatnonzero(~np.equal(values[:, plan.positions], None).all(axis=1))
+        values, row_numbers = values[kept], row_numbers[kept]
+    span = int(row_numbers[-1]) - header_row if len(row_numbers) else 0
     caps.check_rows(origin.where, span, limits)
-    header_row = header_index + 1
-    if not len(filled_rows):
+    if not len(row_numbers):
         raise BatchError(
             Reason.EMPTY_BATCH,
             f"{origin.where}: the sheet has a header (row {header_row}) but no claim rows; "
             "add one claim per row below the header",
         )
-    values = _select(body, filled_rows, plan.positions)
+    if plan.positions != list(range(values.shape[1])):
+        values = values[:, plan.positions]
     if plan.from_report:
         values = _unescaped(values)
-    row_numbers = filled_rows + header_row + 1
-    _check_cells(values, row_numbers, plan.names, plan.positions, origin.where, limits)
+    if filled.longest > limits.cell_chars:
+        _check_cells(values, row_numbers, plan.names, plan.positions, origin.where, limits)
     for name, position in zip(plan.names, plan.positions, strict=True):
         if len(name) > limits.cell_chars:
             raise caps.cell_too_long(origin.where, header_row, column_letter(position),
@@ -149,14 +182,20 @@ def build_sheet(grid: Iterable[Sequence[object]], header_index: int, origin: Ori
     )
 
 
-def _width(rows: list[Sequence[object]], where: str, limits: Limits) -> int:
+def grid_width(rows: list[Sequence[object]], where: str, limits: Limits) -> int:
     """The widest row; past RMA_MAX_COLUMNS trailing blank cells (csv: "a,b,,,,") do not
     count, and what is still wider is refused before any array is built."""
-    width = max(map(len, rows), default=0)
-    if width > limits.columns:
-        width = max(map(_used_width, rows), default=0)
-        caps.check_columns(where, width, limits)
-    return width
+    return fitting_width(max(map(len, rows), default=0),
+                         lambda: max(map(used_width, rows), default=0), where, limits)
+
+
+def fitting_width(widest: int, used: Callable[[], int], where: str, limits: Limits) -> int:
+    """``widest`` cells, or past RMA_MAX_COLUMNS the ``used`` ones (without trailing blank
+    cells); TOO_LARGE when even those are too many."""
+    if widest > limits.columns:
+        widest = used()
+        caps.check_columns(where, widest, limits)
+    return widest
 
 
 def _join(blocks: list[np.ndarray], width: int) -> np.ndarray:
@@ -173,22 +212,13 @@ def _join(blocks: list[np.ndarray], width: int) -> np.ndarray:
     return body
 
 
-def _select(body: np.ndarray, rows: np.ndarray, columns: list[int]) -> np.ndarray:
-    """body[rows][:, columns], without copying what is kept whole (the usual case)."""
-    if len(rows) < len(body):
-        body = body[rows]
-    if columns != list(range(body.shape[1])):
-        body = body[:, columns]
-    return body
-
-
 def _unescaped(values: np.ndarray) -> np.ndarray:
     """A report's cells as the submitter first sent them: the report put ``'`` before text
     that a spreadsheet could run as a formula (``'+49 30 1234567``), which is not theirs."""
     return np.frompyfunc(unescape_formula, 1, 1)(values) if values.size else values
 
 
-def _used_width(row: Sequence[object]) -> int:
+def used_width(row: Sequence[object]) -> int:
     for position in range(len(row) - 1, -1, -1):
         if row[position] != "":
             return position + 1
@@ -197,11 +227,13 @@ def _used_width(row: Sequence[object]) -> int:
 
 def _check_cells(values: np.ndarray, row_numbers: np.ndarray, names: list[str],
                  positions: list[int], where: str, limits: Limits) -> None:
-    """TOO_LARGE naming the first cell longer than ``limits.cell_chars`` (row by row)."""
-    if not values.size or _max_len(values.ravel()) <= limits.cell_chars:
-        return
+    """TOO_LARGE naming the first cell longer than ``limits.cell_chars`` (row by row), if
+    any: the longest cell may have been in a column that is not kept."""
     lengths = np.frompyfunc(lambda v: len(v) if isinstance(v, str) else 0, 1, 1)(values)
-    row, column = np.argwhere(lengths.astype(np.int64) > limits.cell_chars)[0]
+    found = np.argwhere(lengths.astype(np.int64) > limits.cell_chars)
+    if not len(found):
+        return
+    row, column = found[0]
     label = f"{names[column]} ({column_letter(positions[column])})"
     raise caps.cell_too_long(where, int(row_numbers[row]), label, int(lengths[row, column]),
                              limits)

@@ -16,9 +16,13 @@ Two dangers are caught here:
     and most writers) the positions are those references: a few regex passes per megabyte.
     Matching raw bytes, it may count references that calamine skips (in a comment, an empty
     styled cell): that only errs on the strict side.
-  - ``ExactSheetScan``: anything else (cells without references, namespace prefixes, other
-    quoting) is walked tag by tag the way calamine's reader walks it (a row without ``r``
-    follows the previous row, a cell without ``r`` the previous cell), within a budget.
+  - ``ExactSheetScan`` (``xmlexact``): anything else (cells without references, namespace
+    prefixes, other quoting) is walked tag by tag the way calamine's reader walks it (a row
+    without ``r`` follows the previous row, a cell without ``r`` the previous cell), within a
+    budget.
+
+``MergeCount`` counts a worksheet's merged ranges; ``xmlsheets`` says which part is which
+sheet.
 
 The extent counts from A1, as ``to_python(skip_empty_area=False)`` does, so it is never below
 the grid calamine allocates (from its first to its last cell). Rows stored out of order are
@@ -29,7 +33,6 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 #: Parts calamine reads are UTF-8 XML; a DOCTYPE is how entities are declared.
@@ -120,9 +123,6 @@ def column_number(letters: bytes) -> int:
         number = number * 26 + byte - 64
     return number
 
-
-_CELL_REF = re.compile(rb"([A-Za-z]+)([0-9]+)")
-_ROW_REF = re.compile(rb"[A-Za-z]*([0-9]+)")
 
 
 def _aligned(data: bytes) -> int:
@@ -247,148 +247,6 @@ class FastSheetScan:
             self._max_row = max(numbers | {self._max_row})
 
 
-#: One token as quick-xml reads it: comment, CDATA, processing instruction, or a tag whose
-#: '>' may sit inside quotes. Groups: '/' of an end tag, the qualified name, the attributes.
-_TOKEN = re.compile(
-    rb"<(?:!--.*?-->|!\[CDATA\[.*?\]\]>|\?.*?\?>"
-    rb"|(/?)([^\s/>\"'!?]+)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>)",
-    re.DOTALL)
-_ATTRIBUTE = re.compile(rb"([^\s=/>]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
-
-
-def _attribute(attributes: bytes, key: bytes) -> bytes | None:
-    """The first value of attribute ``key`` (quick-xml's order), or None."""
-    for match in _ATTRIBUTE.finditer(attributes):
-        if match.group(1) == key:
-            value = match.group(2)
-            return value if value is not None else match.group(3)
-    return None
-
-
-class ExactSheetScan:
-    """Walks a worksheet's sheetData as calamine's cell reader does: a row without ``r`` follows
-    the previous row, a cell without ``r`` follows the previous cell of its row. Inside a cell
-    the tags must nest properly and hold no cell or row, or calamine's reading and this one
-    could part ways; such a sheet is refused."""
-
-    def __init__(self, budget: int = EXACT_SCAN_BUDGET) -> None:
-        self.problem: str | None = None
-        self._budget = budget
-        self._carry = b""
-        self._started = self._done = False
-        self._cell: list[bytes] = []  # the open cell's tags, itself first; [] outside cells
-        self._row = self._column = 0  # calamine's running position (0-based)
-        self._max_row = self._max_column = 0  # 1-based
-
-    def feed(self, chunk: bytes) -> None:
-        if self.problem is not None or self._done:
-            return
-        data = self._carry + chunk
-        self._carry = b""
-        position, find, match = 0, data.find, _TOKEN.match
-        while not self._done and self.problem is None:
-            start = find(b"<", position)
-            if start < 0:
-                break
-            token = match(data, start)
-            if token is None:  # cut off by the chunk, or damaged (see result())
-                self._carry = data[start:]
-                break
-            position = token.end()
-            qname = token.group(2)
-            if qname is None:  # a comment, CDATA or processing instruction
-                continue
-            self._budget -= 1
-            if self._budget < 0:
-                self.problem = TOO_COMPLEX
-            elif self._started:
-                self._tag(token.group(1), qname, token.group(3))
-            else:
-                local = qname.rpartition(b":")[2] if b":" in qname else qname
-                self._started = local == b"sheetData" and not token.group(1)
-                self._done = self._started and token.group(3).rstrip().endswith(b"/")
-        if len(self._carry) > MAX_TAG_BYTES:
-            self.problem = DAMAGED
-
-    @property
-    def budget_left(self) -> int:
-        return max(self._budget, 0)
-
-    def result(self) -> Extent:
-        if self.problem is None and self._carry and not self._done:
-            self.problem = DAMAGED
-        return Extent(self._max_row, self._max_column, self.problem)
-
-    def _tag(self, closing: bytes, qname: bytes, attributes: bytes) -> None:
-        local = qname.split(b":", 1)[1] if b":" in qname else qname  # quick-xml's local name
-        cell = self._cell
-        if cell:  # inside a cell: its own tags, properly nested, then its end
-            if closing:
-                if cell.pop() != qname:
-                    self.problem = DAMAGED
-                elif not cell:
-                    self._column += 1
-            elif local in (b"c", b"row"):
-                self.problem = NESTED
-            elif not attributes.rstrip().endswith(b"/"):
-                cell.append(qname)
-            return
-        if closing:
-            if local == b"row":
-                self._row += 1
-                self._column = 0
-            elif local == b"sheetData":
-                self._done = True  # calamine stops at </sheetData>
-            return
-        empty = attributes.rstrip().endswith(b"/")
-        if local == b"c":
-            self._start_cell(attributes)
-            if empty:
-                self._column += 1
-            else:
-                cell.append(qname)
-        elif local == b"row":
-            self._start_row(attributes)
-            if empty:
-                self._row += 1
-                self._column = 0
-
-    def _start_row(self, attributes: bytes) -> None:
-        ref = _attribute(attributes, b"r")
-        if ref is None:
-            return
-        found = _ROW_REF.fullmatch(ref)
-        if found is None or int(found.group(1)) < 1:
-            self.problem = BAD_REFERENCE.format(ref=ref.decode("ascii", "replace")[:20])
-            return
-        self._row = int(found.group(1)) - 1
-
-    def _start_cell(self, attributes: bytes) -> None:
-        ref = _attribute(attributes, b"r") if b"r" in attributes else None
-        if ref is None:
-            row, column = self._row, self._column
-        else:
-            found = _CELL_REF.fullmatch(ref)
-            if found is None or int(found.group(2)) < 1:
-                self.problem = BAD_REFERENCE.format(ref=ref.decode("ascii", "replace")[:20])
-                return
-            row, column = int(found.group(2)) - 1, column_number(found.group(1)) - 1
-            self._column = column
-        self._max_row = max(self._max_row, row + 1)
-        self._max_column = max(self._max_column, column + 1)
-
-
-def exact_extent(chunks: Iterable[bytes], budget: int = EXACT_SCAN_BUDGET
-                 ) -> tuple[Extent, int]:
-    """``ExactSheetScan`` over a worksheet part's chunks: its extent and the budget left."""
-    scan = ExactSheetScan(budget)
-    for chunk in chunks:
-        scan.feed(chunk)
-        if scan.problem is not None:
-            break
-    return scan.result(), scan.budget_left
-
-
 # -- merged cells ------------------------------------------------------------------------------
 
 #: A ``<mergeCell`` element, with or without a namespace prefix (not ``<mergeCells``).
@@ -420,54 +278,3 @@ class MergeCount:
         count = self.count + len(_MERGE_CELL.findall(self._carry))
         self.count, self._carry = count, b""
         return count
-
-
-# -- which part is which sheet -----------------------------------------------------------------
-
-_SHEET_TAG = re.compile(rb"<(?:[^\s/>:\"']+:)?sheet(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")
-_RELATIONSHIP_TAG = re.compile(
-    rb"<(?:[^\s/>:\"']+:)?Relationship(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")
-_ENTITY_REF = re.compile(r"&(?:#x([0-9A-Fa-f]+)|#([0-9]+)|(lt|gt|amp|apos|quot));")
-_NAMED = {"lt": "<", "gt": ">", "amp": "&", "apos": "'", "quot": '"'}
-
-
-def _unescape(value: bytes) -> str:
-    def one(match: re.Match[str]) -> str:
-        if match.group(3):
-            return _NAMED[match.group(3)]
-        return chr(int(match.group(1), 16) if match.group(1) else int(match.group(2)))
-
-    return _ENTITY_REF.sub(one, value.decode("utf-8", "replace"))
-
-
-def sheet_parts(workbook_xml: bytes, relationships_xml: bytes) -> dict[str, str] | None:
-    """Sheet name -> normalised part name, resolved as calamine resolves them; None when that
-    is not certain (a name or relationship twice, maybe once in a comment): then every
-    worksheet part is held against the limits."""
-    targets: dict[bytes, str] = {}
-    for tag in _RELATIONSHIP_TAG.finditer(relationships_xml):
-        rel_id, target = _attribute(tag.group(1), b"Id"), _attribute(tag.group(1), b"Target")
-        if rel_id is None or target is None:
-            continue
-        if rel_id in targets:
-            return None
-        targets[rel_id] = target.decode("utf-8", "replace")
-    parts: dict[str, str] = {}
-    for tag in _SHEET_TAG.finditer(workbook_xml):
-        ids = [_attribute(tag.group(1), key) for key in (b"r:id", b"relationships:id")]
-        name = _attribute(tag.group(1), b"name")
-        if name is None or ids.count(None) != 1:
-            return None
-        target = targets.get(next(i for i in ids if i is not None))
-        try:
-            name_text = _unescape(name)
-        except (ValueError, OverflowError):  # a character reference out of range
-            return None
-        if target is None or name_text in parts:
-            return None
-        if target.startswith("/xl/"):
-            target = target[1:]
-        elif not target.startswith("xl/"):
-            target = "xl/" + target
-        parts[name_text] = normalised(target)
-    return parts
