@@ -30,6 +30,7 @@ from rma.adapters.readers.source import FileState, read_regular
 from rma.adapters.runlock import inbox_lock
 from rma.config import Settings, load_settings
 from rma.domain.vocabulary.printable import shown
+from rma.domain.vocabulary.reasons import Reason
 from rma.domain.vocabulary.results import Batches, BatchResult, NotTaken
 from rma.service import progress, stopping
 from rma.service.batch import Origin, ingest_file
@@ -178,7 +179,7 @@ def _mail_outcomes(futures: list, sources: list[str]) -> list[MessageOutcome | N
             continue
         if isinstance(outcome, BaseException):
             outcome = MessageOutcome(source, "failed", error={
-                "code": "PROCESSING_ERROR",
+                "code": str(Reason.PROCESSING_ERROR),
                 "message": f"could not be processed ({type(outcome).__name__}: {outcome}); "
                            "the message stays waiting and the next run tries again."})
         outcomes.append(outcome)
@@ -280,7 +281,7 @@ def _settled(outcome: BatchResult | NotTaken | BaseException, source: str,
         return None
     if isinstance(outcome, BaseException):
         outcome = BatchResult.failed(
-            source, "PROCESSING_ERROR",
+            source, str(Reason.PROCESSING_ERROR),
             f"{Path(source).name}: could not be processed ({type(outcome).__name__}: "
             f"{outcome}); the file stays waiting and the next run tries again.", account)
         get_run_logger().info(batch_line(outcome, None))
