@@ -9,6 +9,7 @@ Typical use::
         ...
 """
 
+from rma.adapters.db.bulk import is_conflict, records
 from rma.adapters.db.codes import generate_code, normalise_code, split_serials
 from rma.adapters.db.engine import (
     ensure_ready,
@@ -25,7 +26,8 @@ from rma.adapters.db.reference import (
     issue_code,
     unlock_codes,
 )
-from rma.adapters.db.repository import ClaimsRepository, PostingConflict, is_conflict, records
+from rma.adapters.db.repository import ClaimsRepository
+from rma.errors import PostingConflict
 
 __all__ = [
     "ClaimsRepository",
