@@ -1,5 +1,11 @@
 """The claims database: schema, engines and migrations, repository, reference data.
 
+    tables, engine, faults     schema, engines and migrations, which errors are transient
+    repository                 the decision's lookups and the posting's writes (one Connection)
+    keys, bulk                 set-based lookups per key chunk; the one bulk insert path
+    batches, runs              posted batches read back (fan-out), inbox run records
+    reference*, codes          account and code reference files, RMA codes
+
 Typical use::
 
     engine = make_engine(settings.database_url)
