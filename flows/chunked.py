@@ -34,13 +34,9 @@ from rma.config import Settings, load_settings
 from rma.domain.rules.formatcheck import CheckedRows, check_rows, concat_rows, format_issues
 from rma.domain.vocabulary.results import BatchResult
 from rma.domain.vocabulary.sheet import SheetData
-from rma.errors import BatchError, ConfigError
+from rma.errors import BatchError, ConfigError, LargeFileFailed
 from rma.service import progress
 from rma.service.batch import Origin, post_checked, screen_file
-
-
-class LargeFileFailed(RuntimeError):
-    """The chunked run of a file failed after its own retries (not retried again)."""
 
 
 @task(name="check-csv-chunk", cache_policy=NO_CACHE,

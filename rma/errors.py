@@ -7,7 +7,11 @@
     │   ├── DatabaseMissing     no database file at the SQLite path (only `db upgrade` makes it)
     │   └── DatabaseTooNew      migrated by a newer version of this program
     ├── DatabaseUnavailable     the database cannot be reached or opened
-    └── ReportNotWritten        a rejection report could not be written (disk full, rights)
+    ├── LargeFileFailed         a file's chunked run failed after its own retries
+    ├── PostingConflict         a concurrent posting took a code, an SN, a ref or the file first
+    ├── ReportNotWritten        a rejection report could not be written (disk full, rights)
+    ├── RowError                one invalid cell of a reference file (also a ValueError)
+    └── RunBusy                 another run holds the inbox lock
 
 ``code`` is what ``--json`` reports in its top-level ``error`` when a command ran nothing.
 """
@@ -65,3 +69,28 @@ class ReportNotWritten(RmaError):
     """A rejection report could not be written: the batch is rolled back, the file waits."""
 
     code = "REPORT_NOT_WRITTEN"
+
+
+class LargeFileFailed(RmaError, RuntimeError):
+    """The chunked run of a file failed after its own retries (not retried again)."""
+
+    code = "PROCESSING_ERROR"
+
+
+class PostingConflict(RmaError):
+    """A concurrent posting took a code, an SN, a claim_ref or the file first.
+
+    The transaction is unusable: roll it back and process the batch again from the decision.
+    """
+
+    code = "POSTING_CONFLICT"
+
+
+class RowError(RmaError, ValueError):
+    """One invalid cell of a reference file; collected per file and reported together."""
+
+
+class RunBusy(RmaError):
+    """Another run holds the inbox: this one does nothing."""
+
+    code = "RUN_BUSY"

@@ -21,13 +21,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from rma.errors import RmaError
-
-
-class RunBusy(RmaError):
-    """Another run holds the inbox: this one does nothing."""
-
-    code = "RUN_BUSY"
+from rma.errors import RunBusy
 
 
 def lock_key(inbox: Path) -> int:

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from rma.adapters.db import tables as t
+from rma.adapters.db.batches import batch_details, batches_by_sha
 from rma.adapters.inbox import WaitingFile
 from rma.adapters.names import bounded_name
 from rma.adapters.reports import REPORT_SUFFIXES, report_stem
@@ -98,23 +98,9 @@ def dispatch_plan(waiting: Sequence[WaitingFile], engine: sa.Engine) -> list[Dis
             sized.append((item, item.path.stat().st_size, file_sha256(item.path)))
         except OSError:  # gone or unreadable: the child reports it as it would locally
             sized.append((item, 0, None))
-    earlier = _batches_by_sha(engine, [sha for _, _, sha in sized if sha])
+    earlier = batches_by_sha(engine, [sha for _, _, sha in sized if sha])
     return [Dispatched(item, size, sha, earlier.get(sha, {}).get("batch_id") if sha else None)
             for item, size, sha in sized]
-
-
-def _chunks(values: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
-
-
-def _batches_by_sha(engine: sa.Engine, shas: Sequence[str]) -> dict[str, dict]:
-    found: dict[str, dict] = {}
-    with engine.connect() as conn:
-        for chunk in _chunks(sorted(set(shas))):
-            rows = conn.execute(sa.select(t.batches).where(t.batches.c.sha256.in_(chunk)))
-            found.update({row.sha256: dict(row._mapping) for row in rows})
-    return found
 
 
 def settled_results(engine: sa.Engine, plan: Sequence[Dispatched],
@@ -123,13 +109,13 @@ def settled_results(engine: sa.Engine, plan: Sequence[Dispatched],
     """What became of each dispatched file, in plan order, from the claims database (posted
     or duplicate), the quarantine notes the children wrote, and ``run_failures`` (the file's
     child run did not complete: why, or None when it completed)."""
-    batches = _batches_by_sha(engine, [d.sha256 for d in plan if d.sha256])
+    batches = batches_by_sha(engine, [d.sha256 for d in plan if d.sha256])
     found = [batches.get(d.sha256) if d.sha256 else None for d in plan]
     # posted tonight from this very file (not before the run, not from a copy of it)
     posted = [b is not None and d.earlier_batch is None and b["source"] == d.source
               for d, b in zip(plan, found, strict=True)]
-    details = _batch_details(engine, [b["batch_id"] for b, p in zip(found, posted, strict=True)
-                                      if p and b is not None])
+    details = batch_details(engine, [b["batch_id"] for b, p in zip(found, posted, strict=True)
+                                     if p and b is not None])
     results = []
     for d, batch, is_posted in zip(plan, found, posted, strict=True):
         if batch is not None and is_posted:
@@ -140,23 +126,6 @@ def settled_results(engine: sa.Engine, plan: Sequence[Dispatched],
             results.append(_not_posted(d, run_failures.get(d.item.path), quarantine_root,
                                        since))
     return results
-
-
-def _batch_details(engine: sa.Engine, batch_ids: Sequence[str]
-                   ) -> dict[str, tuple[list[str], list[dict]]]:
-    claims: dict[str, list[str]] = {b: [] for b in batch_ids}
-    issues: dict[str, list[dict]] = {b: [] for b in batch_ids}
-    with engine.connect() as conn:
-        for chunk in _chunks(list(batch_ids)):
-            for row in conn.execute(sa.select(t.claims.c.batch_id, t.claims.c.claim_id)
-                                    .where(t.claims.c.batch_id.in_(chunk))
-                                    .order_by(t.claims.c.claim_id)):
-                claims[row.batch_id].append(row.claim_id)
-            for row in conn.execute(sa.select(t.batch_issues)
-                                    .where(t.batch_issues.c.batch_id.in_(chunk))
-                                    .order_by(t.batch_issues.c.id)):
-                issues[row.batch_id].append(dict(row._mapping))
-    return {b: (claims[b], issues[b]) for b in batch_ids}
 
 
 def _posted(d: Dispatched, batch: dict, detail: tuple[list[str], list[dict]],
@@ -194,7 +163,7 @@ def _not_posted(d: Dispatched, run_failure: str | None, quarantine_root: Path,
     where = "stays waiting" if d.item.path.exists() else "is no longer in the inbox"
     why = run_failure or "its run completed without posting it"
     return BatchResult.failed(
-        d.source, "PROCESSING_ERROR",
+        d.source, str(Reason.PROCESSING_ERROR),
         f"{d.item.path.name}: could not be processed ({why}); the file {where} and the next "
         "run tries again.", d.item.account_id)
 

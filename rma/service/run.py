@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from rma.config import Settings
+from rma.domain.vocabulary.reasons import Reason
 from rma.domain.vocabulary.results import BatchResult
 from rma.service.fanout import group_indices
 from rma.service.mail import MessageOutcome
 
-PROCESSING_ERROR = "PROCESSING_ERROR"
+PROCESSING_ERROR = str(Reason.PROCESSING_ERROR)
 STOPPED = ("asked to stop (SIGINT/SIGTERM): the batches in progress finished, the files and "
            "e-mails not taken wait for the next run")
 ABORTED = ("aborted by a second signal: the batch in progress rolled back; the counts of "

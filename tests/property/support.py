@@ -36,10 +36,11 @@ TODAY = NOW.date()
 SETTINGS = Settings()
 POLICY = SETTINGS.policy(NOW)
 
-#: Batch errors (SPEC §4, last line) plus DUPLICATE_BATCH: never about one row.
+#: Batch errors (SPEC §4, last line) plus DUPLICATE_BATCH and PROCESSING_ERROR: never about
+#: one row.
 BATCH_REASONS = frozenset({Reason.UNSUPPORTED_FORMAT, Reason.UNREADABLE_FILE, Reason.NO_HEADER,
                            Reason.TOO_LARGE, Reason.EMPTY_BATCH, Reason.UNKNOWN_SENDER,
-                           Reason.DUPLICATE_BATCH})
+                           Reason.DUPLICATE_BATCH, Reason.PROCESSING_ERROR})
 #: What read_batch may raise (UNKNOWN_SENDER and DUPLICATE_BATCH are not the reader's).
 READER_REASONS = frozenset({Reason.UNSUPPORTED_FORMAT, Reason.UNREADABLE_FILE,
                             Reason.NO_HEADER, Reason.TOO_LARGE, Reason.EMPTY_BATCH})

@@ -1,5 +1,11 @@
 """The claims database: schema, engines and migrations, repository, reference data.
 
+    tables, engine, faults     schema, engines and migrations, which errors are transient
+    repository                 the decision's lookups and the posting's writes (one Connection)
+    keys, bulk                 set-based lookups per key chunk; the one bulk insert path
+    batches, runs              posted batches read back (fan-out), inbox run records
+    reference*, codes          account and code reference files, RMA codes
+
 Typical use::
 
     engine = make_engine(settings.database_url)
@@ -9,6 +15,7 @@ Typical use::
         ...
 """
 
+from rma.adapters.db.bulk import is_conflict, records
 from rma.adapters.db.codes import generate_code, normalise_code, split_serials
 from rma.adapters.db.engine import (
     ensure_ready,
@@ -25,7 +32,8 @@ from rma.adapters.db.reference import (
     issue_code,
     unlock_codes,
 )
-from rma.adapters.db.repository import ClaimsRepository, PostingConflict, is_conflict, records
+from rma.adapters.db.repository import ClaimsRepository
+from rma.errors import PostingConflict
 
 __all__ = [
     "ClaimsRepository",

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from rma.adapters.db.repository import PostingConflict
+from rma.errors import PostingConflict
 
 #: SQLSTATE classes: connection exception, insufficient resources, operator intervention
 #: (admin shutdown, crash shutdown, cannot connect now, query canceled), system error.

@@ -2,35 +2,43 @@
 
 Imports are all-or-nothing: every row is validated first, and any invalid row raises
 ``RmaError`` listing file, row and column of each problem, before anything is written. Valid
-files are upserted by key in one set-based statement per chunk.
+files are upserted by key in one set-based statement per chunk (``bulk.upsert_rows``). Files
+are read by ``reference_files``, their cells parsed by ``reference_cells``.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from rma.adapters.db.codes import (
-    CODE_KEY_PATTERN,
-    generate_code,
-    is_valid_serial,
-    join_serials,
-    normalise_code,
-    split_serials,
+from rma.adapters.db.bulk import dialect_insert, upsert_rows
+from rma.adapters.db.codes import CODE_KEY_PATTERN, generate_code, join_serials, normalise_code
+from rma.adapters.db.keys import in_chunks
+from rma.adapters.db.reference_cells import (
+    cell_text,
+    optional,
+    parse_bool,
+    parse_country,
+    parse_date,
+    parse_emails,
+    parse_serials,
+    parse_timestamp,
 )
-from rma.adapters.db.repository import INSERT_CHUNK, dialect_insert, in_chunks
+from rma.adapters.db.reference_files import read_reference_file
 from rma.adapters.db.tables import CODE_STATUSES, accounts, rma_codes
-from rma.domain.vocabulary.columns import CS_FIELDS, DATE_COLUMNS, header_key
+from rma.domain.vocabulary.columns import CS_FIELDS, DATE_COLUMNS
 from rma.domain.vocabulary.levels import ACCOUNT_KINDS, LEVELS
-from rma.errors import RmaError
+from rma.errors import RmaError, RowError
+
+#: Also importable from here: the cell parsers and the file reader live in ``reference_cells``
+#: and ``reference_files``.
+__all__ = ["ImportResult", "RowError", "import_accounts", "import_codes", "issue_code",
+           "parse_timestamp", "read_reference_file", "unlock_codes"]
 
 ACCOUNT_COLUMNS = ("account_id", "name", "kind", "partner_level", "emails", "country", "active",
                    "report_mail")
@@ -47,11 +55,6 @@ CODE_ALIASES = {"rmacode": "code", "account": "account_id", "serialnumber": "ser
                 "issued": "issued_at", "expires": "expires_at", "validuntil": "expires_at"}
 
 MAX_LISTED_ERRORS = 20
-TRUE_WORDS = {"true", "yes", "y", "1"}
-FALSE_WORDS = {"false", "no", "n", "0"}
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
-_EMAIL_SEPARATORS = re.compile(r"[;,\s]+")
-_DOTTED_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 
 
 @dataclass
@@ -69,209 +72,6 @@ class ImportResult:
         if self.ignored_columns:
             text += f" (ignored columns: {', '.join(self.ignored_columns)})"
         return text
-
-
-class RowError(ValueError):
-    """One invalid cell; collected per file and reported together."""
-
-
-@dataclass
-class _Table:
-    """A reference file as read: the header row number and (row number, {column: cell})."""
-
-    path: Path
-    rows: list[tuple[int, dict[str, Any]]]
-    present: set[str]
-    ignored: list[str]
-
-
-# --------------------------------------------------------------------------- reading files
-
-
-def _decode(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252")
-
-
-def _read_csv(path: Path) -> list[tuple[int, list[Any]]]:
-    text = _decode(path.read_bytes())
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    return [(i, row) for i, row in enumerate(reader, start=1)]
-
-
-def _read_xlsx(path: Path) -> list[tuple[int, list[Any]]]:
-    from python_calamine import CalamineWorkbook
-
-    try:
-        workbook = CalamineWorkbook.from_path(str(path))
-        sheet = workbook.get_sheet_by_index(0)
-        cells = sheet.to_python(skip_empty_area=False)
-    except Exception as exc:  # calamine raises its own error types
-        raise RmaError(f"{path}: cannot read the spreadsheet: {exc}") from exc
-    return [(i, row) for i, row in enumerate(cells, start=1)]
-
-
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def read_reference_file(path: Path, columns: Iterable[str], aliases: dict[str, str],
-                        required: Iterable[str]) -> _Table:
-    """Read a CSV or XLSX reference file; headers match case/space/punctuation-insensitively."""
-    path = Path(path)
-    if not path.is_file():
-        raise RmaError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        raw_rows = _read_csv(path)
-    elif suffix in {".xlsx", ".xlsm"}:
-        raw_rows = _read_xlsx(path)
-    else:
-        raise RmaError(f"{path}: only .csv, .xlsx and .xlsm files can be imported")
-    raw_rows = [(n, r) for n, r in raw_rows if not all(_blank(c) for c in r)]
-    if not raw_rows:
-        raise RmaError(f"{path}: the file is empty")
-    header_row, header = raw_rows[0]
-    lookup = {header_key(c): c for c in columns}
-    lookup.update(aliases)
-    positions: dict[str, int] = {}
-    ignored: list[str] = []
-    for i, cell in enumerate(header):
-        if _blank(cell):
-            continue
-        name = lookup.get(header_key(cell))
-        if name is None:
-            ignored.append(str(cell))
-        elif name in positions:
-            raise RmaError(f"{path}: row {header_row}: column {name!r} appears twice")
-        else:
-            positions[name] = i
-    missing = [c for c in required if c not in positions]
-    if missing:
-        raise RmaError(f"{path}: row {header_row}: missing column(s) {', '.join(missing)} "
-                       f"(expected {', '.join(columns)})")
-    rows = [
-        (n, {name: (cells[i] if i < len(cells) else None) for name, i in positions.items()})
-        for n, cells in raw_rows[1:]
-    ]
-    return _Table(path, rows, set(positions), ignored)
-
-
-# --------------------------------------------------------------------------- cell parsing
-
-
-def _text(value: Any) -> str:
-    """A cell as trimmed text; integral floats from Excel lose their ``.0``."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value).strip()
-
-
-def _optional(value: Any) -> str | None:
-    text = _text(value)
-    return text or None
-
-
-def parse_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    word = _text(value).lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    raise RowError(f"must be true/false (or yes/no, 1/0), got {_text(value)!r}")
-
-
-def parse_date(value: Any) -> date | None:
-    """An Excel date, ISO ``YYYY-MM-DD`` or ``DD.MM.YYYY``; blank is None."""
-    if _blank(value):
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = _text(value)
-    match = _DOTTED_DATE.match(text)
-    try:
-        if match:
-            day, month, year = (int(g) for g in match.groups())
-            return date(year, month, day)
-        return date.fromisoformat(text)
-    except ValueError:
-        raise RowError(f"is not a date (use YYYY-MM-DD or DD.MM.YYYY): {text!r}") from None
-
-
-def parse_timestamp(value: Any, *, end_of_day: bool = False) -> datetime | None:
-    """An ISO date or datetime as aware UTC; naive means UTC.
-
-    A date alone means 00:00 UTC of that day, or with ``end_of_day`` the last microsecond of
-    it (a code "valid until 2026-03-31" is still valid on the 31st).
-    """
-    if _blank(value):
-        return None
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, date):
-        return _day_boundary(value, end_of_day)
-    else:
-        text = _text(value)
-        if len(text) <= 10:
-            day = parse_date(text)
-            assert day is not None
-            return _day_boundary(day, end_of_day)
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            raise RowError(f"is not an ISO date or date-time: {text!r}") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _day_boundary(day: date, end_of_day: bool) -> datetime:
-    return datetime.combine(day, time.max if end_of_day else time.min, tzinfo=UTC)
-
-
-def parse_emails(value: Any) -> str:
-    """``;``-separated addresses, lower-cased, each checked for ``local@domain``."""
-    addresses: dict[str, None] = {}
-    for part in _EMAIL_SEPARATORS.split(_text(value)):
-        if not part:
-            continue
-        if not _EMAIL.match(part):
-            raise RowError(f"is not an e-mail address: {part!r}")
-        addresses.setdefault(part.lower(), None)
-    return ";".join(addresses)
-
-
-def parse_country(value: Any) -> str | None:
-    """ISO 3166-1 alpha-2; names and alpha-3 codes are normalised."""
-    text = _text(value)
-    if not text:
-        return None
-    import pycountry
-
-    try:
-        return pycountry.countries.lookup(text).alpha_2
-    except LookupError:
-        raise RowError(f"is not a known country: {text!r}") from None
-
-
-def parse_serials(value: Any) -> list[str]:
-    serials = split_serials(_text(value))
-    bad = [s for s in serials if not is_valid_serial(s)]
-    if bad:
-        raise RowError(f"not a valid serial number (6-20 of A-Z, 0-9, -): {', '.join(bad)}")
-    return serials
 
 
 # --------------------------------------------------------------------------- validation
@@ -314,18 +114,18 @@ def _check_unique(errors: _Errors, column: str, keys: list[tuple[int, str]]) -> 
 
 def _validate_account(row: int, cells: dict[str, Any], errors: _Errors,
                       now: datetime) -> dict[str, Any]:
-    account_id = _text(cells.get("account_id"))
+    account_id = cell_text(cells.get("account_id"))
     if not account_id:
         errors.add(row, "account_id", "is required")
     elif len(account_id) > 64:
         errors.add(row, "account_id", "is longer than 64 characters")
-    name = _text(cells.get("name"))
+    name = cell_text(cells.get("name"))
     if not name:
         errors.add(row, "name", "is required")
-    kind = _text(cells.get("kind")).lower()
+    kind = cell_text(cells.get("kind")).lower()
     if kind not in ACCOUNT_KINDS:
         errors.add(row, "kind", f"must be distributor or installer, got {kind!r}")
-    level: str | None = _text(cells.get("partner_level")).lower() or None
+    level: str | None = cell_text(cells.get("partner_level")).lower() or None
     if level is None:
         level = "none" if kind == "installer" else None
     elif level not in LEVELS:
@@ -351,24 +151,6 @@ def _existing(conn: sa.Connection, key: sa.Column, keys: list[str]) -> set[str]:
     return found
 
 
-def _upsert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]],
-            overrides: Callable[[Any], dict[str, Any]] | None = None) -> None:
-    """INSERT ... ON CONFLICT (pk) DO UPDATE every given column.
-
-    ``overrides(insert_stmt)`` may replace some SET expressions (it sees ``.excluded``).
-    """
-    if not rows:
-        return
-    pk = table.primary_key.columns.values()[0]
-    ins = dialect_insert(conn, table)
-    values = {c: ins.excluded[c] for c in rows[0] if c != pk.name}
-    if overrides is not None:
-        values.update(overrides(ins))
-    stmt = ins.on_conflict_do_update(index_elements=[pk], set_=values)
-    for i in range(0, len(rows), INSERT_CHUNK):
-        conn.execute(stmt, rows[i:i + INSERT_CHUNK])
-
-
 def _now(now: datetime | None) -> datetime:
     if now is None:
         return datetime.now(UTC)
@@ -391,7 +173,7 @@ def import_accounts(conn: sa.Connection, path: Path, now: datetime | None = None
         errors.add(1, "account_id", "the file holds no accounts")
     errors.raise_if_any()
     existing = _existing(conn, accounts.c.account_id, [r["account_id"] for r in rows])
-    _upsert(conn, accounts, rows)
+    upsert_rows(conn, accounts, rows)
     inserted = sum(1 for r in rows if r["account_id"] not in existing)
     return ImportResult(inserted, len(rows) - inserted, table.ignored)
 
@@ -417,18 +199,18 @@ def _prefill(row: int, get: Callable[[str], Any], errors: _Errors) -> dict[str, 
         if name in DATE_COLUMNS:
             out[name] = errors.cell(row, name, lambda v=value: parse_date(v))
         else:
-            out[name] = _optional(value)
+            out[name] = optional(value)
     return out
 
 
 def _validate_code(row: int, cells: dict[str, Any], errors: _Errors, now: datetime,
                    validity_days: int) -> dict[str, Any]:
-    code = _text(cells.get("code"))
+    code = cell_text(cells.get("code"))
     key = normalise_code(code)
     if not CODE_KEY_PATTERN.match(key):
         errors.add(row, "code", f"must be 4-64 letters and digits (spaces and dashes allowed), "
                                 f"got {code!r}")
-    account_id = _text(cells.get("account_id"))
+    account_id = cell_text(cells.get("account_id"))
     if not account_id:
         errors.add(row, "account_id", "is required")
     serials = errors.cell(row, "serial_numbers", lambda: parse_serials(cells.get("serial_numbers")))
@@ -439,7 +221,7 @@ def _validate_code(row: int, cells: dict[str, Any], errors: _Errors, now: dateti
     expires = expires or issued + timedelta(days=validity_days)
     if expires <= issued:
         errors.add(row, "expires_at", "must be after issued_at")
-    status = _text(cells.get("status")).lower() or "issued"
+    status = cell_text(cells.get("status")).lower() or "issued"
     if status not in CODE_STATUSES:
         errors.add(row, "status", f"must be one of {', '.join(CODE_STATUSES)}, got {status!r}")
     record = {"code_key": key, "code": code, "account_id": account_id,
@@ -472,7 +254,7 @@ def import_codes(conn: sa.Connection, path: Path, now: datetime | None = None,
         errors.add(1, "code", "the file holds no codes")
     errors.raise_if_any()
     existing = _existing(conn, rma_codes.c.code_key, [r["code_key"] for r in rows])
-    _upsert(conn, rma_codes, rows, _keep_redeemed)
+    upsert_rows(conn, rma_codes, rows, _keep_redeemed)
     inserted = sum(1 for r in rows if r["code_key"] not in existing)
     return ImportResult(inserted, len(rows) - inserted, table.ignored)
 

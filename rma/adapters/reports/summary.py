@@ -139,6 +139,7 @@ HOW_TO_FIX: dict[Reason, str] = {
     Reason.UNKNOWN_SENDER: "Send from an address registered for your account, or ask Customer "
                            "Service to register this one.",
     Reason.DUPLICATE_BATCH: "Nothing to do: this file was processed before.",
+    Reason.PROCESSING_ERROR: "Nothing to do: the file is processed again in the next run.",
 }
 
 

@@ -47,6 +47,9 @@ class Reason(StrEnum):
     EMPTY_BATCH = "EMPTY_BATCH"
     UNKNOWN_SENDER = "UNKNOWN_SENDER"
     DUPLICATE_BATCH = "DUPLICATE_BATCH"
+    #: the system failed, not the file (database down after the retries, a bug): the file
+    #: stays waiting and the next run tries again
+    PROCESSING_ERROR = "PROCESSING_ERROR"
 
 
 WARNINGS: frozenset[Reason] = frozenset(
@@ -93,6 +96,7 @@ MESSAGES: dict[Reason, str] = {
     Reason.EMPTY_BATCH: "The file holds no claims.",
     Reason.UNKNOWN_SENDER: "The sender is not a registered, active account address.",
     Reason.DUPLICATE_BATCH: "This file was already processed.",
+    Reason.PROCESSING_ERROR: "The file could not be processed because of a fault on our side.",
 }
 
 
