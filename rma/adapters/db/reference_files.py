@@ -35,7 +35,7 @@ class ReferenceTable:
 
 def _read_csv(path: Path) -> list[tuple[int, list[Any]]]:
     try:
-        text = decode(path.read_bytes(), str(path))
+        text, _ = decode(path.read_bytes(), str(path))
     except BatchError as exc:  # a reference file's problem is an RmaError like the others
         raise RmaError(str(exc)) from exc
     first = next((line for line in text.splitlines() if line.strip()), "")
