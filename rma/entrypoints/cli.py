@@ -85,6 +85,8 @@ def _parser() -> argparse.ArgumentParser:
     ingest = sub.add_parser("ingest", help="ingest files or folders, one batch per file")
     ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     ingest.add_argument("--account", default=None)
+    ingest.add_argument("--check", action="store_true",
+                        help="decide and write the reports, post nothing (status checked)")
     ingest.add_argument("--json", action="store_true")
 
     run = sub.add_parser("run-inbox", help="the nightly job: every file in the inbox")
@@ -208,9 +210,18 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from rma.config import load_settings
 
     files = _expand(args.paths)
-    _engine().dispose()  # fail fast with a clear message when the database is not ready
+    engine = _engine()  # fails fast with a clear message when the database is not ready
     inbox = load_settings().inbox
     accounts = [args.account or account_folder_of(f, inbox) for f in files]
+    if args.check:  # posts nothing, so it is no flow run: a quick answer (SPEC §9)
+        from rma.service.checks import check_files
+
+        try:
+            checked = check_files(files, accounts, engine, load_settings())
+            return _print_batches([r.to_json() for r in checked], args.json)
+        finally:
+            engine.dispose()
+    engine.dispose()
     _prefect_defaults()
     from flows.ingest import ingest_many
 

@@ -3,7 +3,9 @@
     tables, engine, faults     schema, engines and migrations, which errors are transient
     repository                 the decision's lookups and the posting's writes (one Connection)
     keys, bulk                 set-based lookups per key chunk; the one bulk insert path
-    batches, runs              posted batches read back (fan-out), inbox run records
+    batches, runs              posted batches read back (fan-out, API), inbox run records
+    checks                     checked batches (decided and reported, never posted)
+    identity                   portal users, sign-in links, sessions, API tokens, rate limits
     reference*, codes          account and code reference files, RMA codes
 
 Typical use::
@@ -15,6 +17,8 @@ Typical use::
         ...
 """
 
+# the tables of these modules belong to the one schema (tables.metadata) wherever it is used
+from rma.adapters.db import checks, identity  # noqa: F401
 from rma.adapters.db.bulk import is_conflict, records
 from rma.adapters.db.codes import generate_code, normalise_code, split_serials
 from rma.adapters.db.engine import (
