@@ -17,10 +17,12 @@ import signal
 import sys
 from collections.abc import Sequence
 from contextlib import nullcontext
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rma.domain.vocabulary.columns import LABELS, PREFILL_FIELDS
+from rma.entrypoints import portal_cli
 from rma.errors import ConfigError, RmaError
 
 if TYPE_CHECKING:
@@ -117,6 +119,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the nightly deployment (cron from config)")
     serve.add_argument("--once", action="store_true",
                        help="register the deployment, run it once now and exit")
+    portal_cli.add_parsers(sub)  # users, tokens, web (SPEC §9)
     return p
 
 
@@ -443,6 +446,7 @@ COMMANDS = {
     "ingest": cmd_ingest, "run-inbox": cmd_run_inbox, "db": cmd_db,
     "accounts": cmd_accounts, "codes": cmd_codes, "claims": cmd_claims,
     "template": cmd_template, "status": cmd_status, "serve": cmd_serve, "demo": cmd_demo,
+    **{name: partial(command, engine=_engine) for name, command in portal_cli.COMMANDS.items()},
 }
 
 
@@ -452,6 +456,8 @@ def _empty_document(command: str | None) -> dict[str, Any]:
         return {"claims": []}
     if command == "status":
         return {"runs": [], "waiting": {"files": [], "mail": []}, "quarantined": []}
+    if command in portal_cli.EMPTY_DOCUMENTS:
+        return dict(portal_cli.EMPTY_DOCUMENTS[command])
     return {"batches": []}
 
 

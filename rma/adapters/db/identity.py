@@ -12,6 +12,8 @@ owns the transaction.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from rma.adapters.db.bulk import dialect_insert
+from rma.adapters.db.engine import WRITER
 from rma.adapters.db.tables import ID_LEN, SHORT, UTCDateTime, accounts, metadata
 
 ROLES = ("partner", "staff")
@@ -95,6 +98,16 @@ rate_limits = sa.Table(
 )
 
 
+@contextmanager
+def writing(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A short write transaction. On SQLite it takes the write lock at its start (as a
+    posting does), so that a read followed by a write never fails as a lock upgrade; on
+    PostgreSQL it is a plain transaction: sign-ins and counters never wait for a posting's
+    lock."""
+    with engine.connect() as conn, conn.execution_options(**{WRITER: True}).begin():
+        yield conn
+
+
 def secret_digest(kind: str, secret: str) -> str:
     """What the database keeps of a secret of this ``kind`` (``link``, ``session``,
     ``token``): a digest per kind, so that a secret of one kind never opens another."""
@@ -124,10 +137,11 @@ def _user(row: Any) -> User:
 _USER_COLUMNS = (users.c.user_id, users.c.account_id, users.c.email, users.c.role)
 
 
-def account_state(conn: sa.Connection, account_id: str) -> bool | None:
-    """Whether the account is active; None for an unknown account."""
-    return conn.execute(sa.select(accounts.c.active)
-                        .where(accounts.c.account_id == account_id)).scalar_one_or_none()
+def account_info(conn: sa.Connection, account_id: str) -> tuple[str, bool] | None:
+    """The account's name and whether it is active; None for an unknown account."""
+    row = conn.execute(sa.select(accounts.c.name, accounts.c.active)
+                       .where(accounts.c.account_id == account_id)).first()
+    return None if row is None else (row.name, bool(row.active))
 
 
 def user_by_email(conn: sa.Connection, email: str) -> User | None:

@@ -52,17 +52,14 @@ from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 
 from rma.adapters.mail.forms import has_form_labels
-from rma.adapters.names import bounded_name
+from rma.adapters.names import safe_filename
 from rma.adapters.readers.messages import display_text
 from rma.errors import BatchError
 
-MAX_FILENAME = 120
 _MAX_DEPTH = 20
 _MSGID = re.compile(r"<[^<>\s]+>")
 _ADDRESS_LIKE = re.compile(r"[^\s<>()\[\]\"',;:@]+@[^\s<>()\[\]\"',;:@]+")
 _BOUNDARY_LINE = re.compile(r"^--([^\s]{1,200}?)\s*$", re.MULTILINE)
-_WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
-                     *(f"lpt{i}" for i in range(1, 10))}
 
 
 @dataclass(frozen=True)
@@ -323,32 +320,6 @@ def _filename(part: Message) -> str:
         return (part.get_filename() or "").strip()
     except Exception:  # an unparsable parameter is no name
         return ""
-
-
-def safe_filename(name: str, n: int) -> str:
-    """A basename only: no directories, ``..``, control characters or leading dots."""
-    name = unicodedata.normalize("NFC", str(name)).replace("\\", "/").split("/")[-1]
-    kept = []
-    for ch in name:
-        if unicodedata.category(ch).startswith("C"):
-            continue
-        if (ch.isascii() and (ch.isalnum() or ch in "._ -")) or (not ch.isascii()
-                                                                and ch.isalpha()):
-            kept.append(ch)
-        else:
-            kept.append("_")
-    clean = "".join(kept).strip(" .")
-    clean = re.sub(r"_{2,}", "_", clean)
-    if not clean.strip("_"):
-        return f"attachment-{n}"
-    stem, dot, ext = clean.rpartition(".")
-    if not dot or len(ext) > 16:
-        stem, ext = clean, ""
-    if stem.lower() in _WINDOWS_RESERVED:
-        stem = "_" + stem
-    suffix = f".{ext}" if ext else ""
-    # at most MAX_FILENAME characters to read, and MAX_NAME_BYTES on disk (rma.adapters.names)
-    return bounded_name(stem[: MAX_FILENAME - len(suffix)].rstrip(" ."), suffix)
 
 
 # ---------------------------------------------------------------------------- headers
