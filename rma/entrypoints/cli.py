@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from rma.domain.vocabulary.columns import LABELS, PREFILL_FIELDS
 from rma.entrypoints import portal_cli
+from rma.entrypoints.prefect_env import prefect_defaults as _prefect_defaults
 from rma.errors import ConfigError, RmaError
 
 if TYPE_CHECKING:
@@ -30,17 +31,6 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 CLAIM_SUFFIXES = (".xlsx", ".xlsm", ".csv")
-
-
-def _prefect_defaults() -> None:
-    """Quiet, robust Prefect defaults for command-line runs (the user's settings win)."""
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    # the console shows our one-line results; Prefect's tracebacks go to its API and UI
-    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    # our own loggers (rma.security: code guessing) go to the flow run's logs as well
-    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "rma")
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
 
 class _UsageError(Exception):
