@@ -4,7 +4,10 @@ settings and engine."""
 
 from __future__ import annotations
 
+import logging.config
+
 import sqlalchemy as sa
+import uvicorn.config
 from fastapi import FastAPI
 
 from rma.adapters.db.engine import make_engine
@@ -36,4 +39,12 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
     app.add_middleware(BodyLimit, limit_for=body_limits(
         settings.limits.file_bytes, settings.max_body_bytes, (api.BATCHES,), (api.CLAIMS,)))
     app.add_middleware(SecurityHeaders)  # outermost: every answer has the headers, a 413 too
+    _keep_uvicorn_logs()
     return app
+
+
+def _keep_uvicorn_logs() -> None:
+    """Prefect's logging setup (done when the flows are imported) takes the ``uvicorn``
+    loggers for its own server and quietens them: give them back to uvicorn, whose lines are
+    the access and error log of ``rma web``."""
+    logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)
