@@ -167,6 +167,12 @@ def test_413_before_reading_a_body_that_says_it_is_too_large(small_api):
     response = small_api.client.post("/api/v1/claims", json={"notes": "n" * 2000},
                                      headers=small_api.auth("D-001"))
     assert response.status_code == 413
+    # the length it says is enough: not a byte of it is read (here only a few would come)
+    response = small_api.client.post(
+        "/api/v1/batches", content=b"--b--\r\n",
+        headers={**small_api.auth("D-001"), "content-length": "10000000",
+                 "content-type": "multipart/form-data; boundary=b"})
+    assert response.status_code == 413 and error_of(response)["code"] == "TOO_LARGE"
 
 
 def test_413_while_streaming_a_body_that_did_not_say_its_length(small_api):
@@ -322,6 +328,9 @@ def test_a_posting_is_201_a_flow_run_and_reads_back_and_the_check_before_made_no
     claims = api.client.get("/api/v1/claims", headers=api.auth("D-001")).json()["claims"]
     assert [(c["claim_ref"], c["batch_id"]) for c in claims] == [("P-1", batch["batch_id"])]
     assert api.client.get("/api/v1/claims", headers=api.auth("D-002")).json() == {"claims": []}
+    for path in (f"/api/v1/batches/{batch['batch_id']}",
+                 f"/api/v1/batches/{batch['batch_id']}/rejections.csv"):
+        assert api.client.get(path, headers=api.auth("D-002")).status_code == 404
     assert (api.folder / "archive").is_dir()  # the file moved once posted
     assert list((api.folder / "uploads" / "D-001").iterdir()) != []  # the check's file stays
     # the same content again: a duplicate of the account's own batch, named
