@@ -86,14 +86,16 @@ ACTIVE_TOKEN_NAME_INDEX = sa.Index(
     unique=True, postgresql_where=sa.text("revoked_at IS NULL"),
     sqlite_where=sa.text("revoked_at IS NULL"))
 
-#: Fixed-window counters: ``hits`` in the window starting at ``window_start`` (SPEC §9's rate
-#: limits on sign-in, code look-ups and uploads, shared by every process).
+#: Fixed-window counters (SPEC §9's rate limits on sign-in, code look-ups and uploads, shared
+#: by every process): one row per bucket and key, ``hits`` in the window that starts at
+#: ``window_start``; a new window starts the row again (nothing is ever deleted: the
+#: pipeline's database role has no DELETE, docs/security.md).
 rate_limits = sa.Table(
     "rate_limits",
     metadata,
     sa.Column("bucket", sa.String(32), primary_key=True),
     sa.Column("key", sa.String(EMAIL_LEN), primary_key=True),
-    sa.Column("window_start", UTCDateTime, primary_key=True),
+    sa.Column("window_start", UTCDateTime, nullable=False),
     sa.Column("hits", sa.Integer, nullable=False),
 )
 
@@ -247,14 +249,16 @@ def token_account(conn: sa.Connection, token: str) -> str | None:
 
 
 def count_hit(conn: sa.Connection, bucket: str, key: str, window_start: datetime) -> int:
-    """Count one hit in this fixed window and return the window's hits so far (one atomic
-    upsert); the key's older windows are dropped on the way."""
-    conn.execute(sa.delete(rate_limits).where(
-        rate_limits.c.bucket == bucket, rate_limits.c.key == key,
-        rate_limits.c.window_start < window_start))
-    ins = dialect_insert(conn, rate_limits).values(bucket=bucket, key=key,
-                                                   window_start=window_start, hits=1)
+    """Count one hit in the fixed window starting at ``window_start`` and return the
+    window's hits so far: one atomic upsert. A later window starts the count again; a hit
+    stamped with an earlier one (a worker whose clock is behind) counts in the stored one."""
+    r = rate_limits
+    ins = dialect_insert(conn, r).values(bucket=bucket, key=key, window_start=window_start,
+                                         hits=1)
+    newer = ins.excluded.window_start > r.c.window_start
     stmt = ins.on_conflict_do_update(
-        index_elements=[rate_limits.c.bucket, rate_limits.c.key, rate_limits.c.window_start],
-        set_={"hits": rate_limits.c.hits + 1}).returning(rate_limits.c.hits)
+        index_elements=[r.c.bucket, r.c.key],
+        set_={"hits": sa.case((newer, 1), else_=r.c.hits + 1),
+              "window_start": sa.case((newer, ins.excluded.window_start),
+                                      else_=r.c.window_start)}).returning(r.c.hits)
     return int(conn.execute(stmt).scalar_one())

@@ -93,7 +93,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=254), nullable=False),
         sa.Column("window_start", _WHEN, nullable=False),
         sa.Column("hits", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("bucket", "key", "window_start", name=op.f("pk_rate_limits")),
+        sa.PrimaryKeyConstraint("bucket", "key", name=op.f("pk_rate_limits")),
     )
 
 
