@@ -29,8 +29,8 @@ from rma.config.declare import Rate
 from rma.errors import ConfigError, RmaError, RowError
 
 __all__ = ["Invitation", "SignedIn", "User", "add_user", "create_token", "csrf_token",
-           "rate_limited", "revoke_token", "session_user", "sign_in", "sign_out",
-           "token_account"]
+           "rate_limited", "revoke_token", "send_signin_link", "session_user", "sign_in",
+           "sign_out", "token_account"]
 
 #: what an API token starts with: tells it apart in logs and secret scanners
 TOKEN_PREFIX = "rma_"
@@ -109,6 +109,30 @@ def add_user(engine: sa.Engine, settings: Settings, account_id: str, email: str,
     url = signin_url(settings, token)
     mail, sent = _mail_link(settings, email, name, url, expires, now)
     return Invitation(user, created, url, expires, mail, sent)
+
+
+def send_signin_link(engine: sa.Engine, settings: Settings, email: str,
+                     now: dt.datetime | None = None) -> bool:
+    """The sign-in page's "send me a link": a link valid for RMA_SIGNIN_LINK_MINUTES, mailed
+    to a registered user of an active account. False for any other address, which gets no
+    mail; the page answers both the same, so it tells nobody which addresses are users (the
+    caller applies RMA_RATE_SIGNIN first)."""
+    now = _now(now)
+    try:
+        email = normalise_email(email)
+    except ConfigError:
+        return False
+    token = _secret()
+    with store.writing(engine) as conn:
+        user = store.user_by_email(conn, email)
+        account = store.account_info(conn, user.account_id) if user else None
+        if user is None or account is None or not account[1]:
+            return False
+        expires = store.insert_signin_link(
+            conn, user.user_id, token, now,
+            dt.timedelta(minutes=settings.portal.signin_link_minutes))
+    _mail_link(settings, email, account[0], signin_url(settings, token), expires, now)
+    return True
 
 
 def signin_url(settings: Settings, token: str) -> str:

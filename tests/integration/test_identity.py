@@ -25,6 +25,7 @@ from rma.service.identity import (
     csrf_valid,
     rate_limited,
     revoke_token,
+    send_signin_link,
     session_user,
     sign_in,
     sign_out,
@@ -90,6 +91,27 @@ def test_a_link_expires_and_a_session_of_a_deactivated_account_opens_nothing(eng
         conn.execute(sa.update(t.accounts).where(t.accounts.c.account_id == "D-001")
                      .values(active=False))
     assert session_user(engine, signed.token, NOW) is None
+
+
+def test_a_link_asked_for_by_address_goes_only_to_a_user_and_lasts_minutes(engine, settings,
+                                                                           tmp_path):
+    add_user(engine, settings, "D-001", "anna@dist.example", now=NOW)
+    before = set((tmp_path / "outbox").glob("*.eml"))
+    for stranger in ("nobody@dist.example", "not an address", ""):
+        assert send_signin_link(engine, settings, stranger, now=NOW) is False
+    assert set((tmp_path / "outbox").glob("*.eml")) == before  # no mail to a stranger
+    assert send_signin_link(engine, settings, "ANNA@dist.example", now=NOW) is True
+    [mail] = set((tmp_path / "outbox").glob("*.eml")) - before
+    body = message_from_bytes(mail.read_bytes(), policy=policy.default)
+    url = next(w for w in body.get_body(("plain",)).get_content().split()
+               if w.startswith("https://"))
+    token = url.rsplit("/", 1)[1]
+    assert sign_in(engine, settings, token, now=NOW + dt.timedelta(minutes=31)) is None
+    assert send_signin_link(engine, settings, "anna@dist.example", now=NOW)
+    with engine.begin() as conn:
+        conn.execute(sa.update(t.accounts).where(t.accounts.c.account_id == "D-001")
+                     .values(active=False))
+    assert send_signin_link(engine, settings, "anna@dist.example", now=NOW) is False
 
 
 def test_an_address_is_a_user_of_one_account_and_roles_change_only_when_asked(engine, settings):
