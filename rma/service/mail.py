@@ -2,7 +2,7 @@
 
 The sender's address names the account (active accounts only); an unknown sender gets no
 reply (no backscatter) and the message is quarantined. So does a From header that does not
-name exactly one trustworthy mailbox (``rma.adapters.mail.message``: defects, several addresses, a
+name exactly one trustworthy mailbox (``rma.adapters.mail.headers``: defects, several addresses, a
 display name that is another address): it is never read as the registered account. The
 body's claim form is one batch, every claim spreadsheet attached is a batch of its own; other
 attachments are listed as ignored. A re-delivered copy is a duplicate and gets no reply:
