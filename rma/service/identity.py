@@ -22,7 +22,8 @@ import sqlalchemy as sa
 from rma.adapters.db import identity as store
 from rma.adapters.db.identity import ROLES, TOKEN_NAME_LEN, User
 from rma.adapters.db.reference_cells import parse_emails
-from rma.adapters.mail.outbox import send_pending, write_to_outbox
+from rma.adapters.mail.outbox import write_to_outbox
+from rma.adapters.mail.sending import send_pending
 from rma.adapters.mail.signin import build_signin_mail
 from rma.config import Settings
 from rma.config.declare import Rate

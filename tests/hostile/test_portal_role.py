@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from rma.adapters.db.engine import make_engine, posting_transaction
-from rma.adapters.db.reference import import_accounts, import_codes
+from rma.adapters.db.reference_accounts import import_accounts
+from rma.adapters.db.reference_codes import import_codes
 from rma.config import load_settings
 from rma.config.declare import Rate
 from rma.service.code_lookup import look_up_code

@@ -12,7 +12,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from rma.adapters.db.tables import ID_LEN, UTCDateTime, metadata
+from rma.adapters.db.column_types import UTCDateTime
+from rma.adapters.db.tables import ID_LEN, metadata
 
 checks = sa.Table(
     "checks",

@@ -21,8 +21,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from rma.adapters.db.bulk import dialect_insert
+from rma.adapters.db.column_types import UTCDateTime
 from rma.adapters.db.engine import WRITER
-from rma.adapters.db.tables import ID_LEN, SHORT, UTCDateTime, accounts, metadata
+from rma.adapters.db.tables import ID_LEN, SHORT, accounts, metadata
 
 ROLES = ("partner", "staff")
 #: RFC 5321: an address is at most 254 characters in a path
