@@ -17,10 +17,13 @@ import signal
 import sys
 from collections.abc import Sequence
 from contextlib import nullcontext
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rma.domain.vocabulary.columns import LABELS, PREFILL_FIELDS
+from rma.entrypoints import portal_cli
+from rma.entrypoints.prefect_env import prefect_defaults as _prefect_defaults
 from rma.errors import ConfigError, RmaError
 
 if TYPE_CHECKING:
@@ -28,17 +31,6 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 CLAIM_SUFFIXES = (".xlsx", ".xlsm", ".csv")
-
-
-def _prefect_defaults() -> None:
-    """Quiet, robust Prefect defaults for command-line runs (the user's settings win)."""
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    # the console shows our one-line results; Prefect's tracebacks go to its API and UI
-    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    # our own loggers (rma.security: code guessing) go to the flow run's logs as well
-    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "rma")
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
 
 class _UsageError(Exception):
@@ -85,6 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     ingest = sub.add_parser("ingest", help="ingest files or folders, one batch per file")
     ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     ingest.add_argument("--account", default=None)
+    ingest.add_argument("--check", action="store_true",
+                        help="decide and write the reports, post nothing (status checked)")
     ingest.add_argument("--json", action="store_true")
 
     run = sub.add_parser("run-inbox", help="the nightly job: every file in the inbox")
@@ -115,6 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the nightly deployment (cron from config)")
     serve.add_argument("--once", action="store_true",
                        help="register the deployment, run it once now and exit")
+    portal_cli.add_parsers(sub)  # users, tokens, web (SPEC §9)
     return p
 
 
@@ -208,9 +203,18 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from rma.config import load_settings
 
     files = _expand(args.paths)
-    _engine().dispose()  # fail fast with a clear message when the database is not ready
+    engine = _engine()  # fails fast with a clear message when the database is not ready
     inbox = load_settings().inbox
     accounts = [args.account or account_folder_of(f, inbox) for f in files]
+    if args.check:  # posts nothing, so it is no flow run: a quick answer (SPEC §9)
+        from rma.service.checks import check_files
+
+        try:
+            checked = check_files(files, accounts, engine, load_settings())
+            return _print_batches([r.to_json() for r in checked], args.json)
+        finally:
+            engine.dispose()
+    engine.dispose()
     _prefect_defaults()
     from flows.ingest import ingest_many
 
@@ -432,6 +436,7 @@ COMMANDS = {
     "ingest": cmd_ingest, "run-inbox": cmd_run_inbox, "db": cmd_db,
     "accounts": cmd_accounts, "codes": cmd_codes, "claims": cmd_claims,
     "template": cmd_template, "status": cmd_status, "serve": cmd_serve, "demo": cmd_demo,
+    **{name: partial(command, engine=_engine) for name, command in portal_cli.COMMANDS.items()},
 }
 
 
@@ -441,6 +446,8 @@ def _empty_document(command: str | None) -> dict[str, Any]:
         return {"claims": []}
     if command == "status":
         return {"runs": [], "waiting": {"files": [], "mail": []}, "quarantined": []}
+    if command in portal_cli.EMPTY_DOCUMENTS:
+        return dict(portal_cli.EMPTY_DOCUMENTS[command])
     return {"batches": []}
 
 
