@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
@@ -10,7 +11,7 @@ from rma.config import Settings, load_settings
 from rma.service import stopping
 
 
-class FilePoolTaskRunner(ThreadPoolTaskRunner):
+class FilePoolTaskRunner(ThreadPoolTaskRunner[Any]):
     """At most RMA_WORKERS tasks (a file, or a group of small files) at once in one flow run.
     Prefect's default thread pool is unbounded (``sys.maxsize``): a night of 500 files would
     open 500 threads and 500 database sessions. Prefect duplicates a flow's runner for every
