@@ -25,7 +25,7 @@ from flows.runners import FilePoolTaskRunner, group_processes, process_pool
 from rma.adapters import inbox as drop
 from rma.adapters.db.faults import retry_condition
 from rma.adapters.db.runs import finish_run, start_run
-from rma.adapters.mail.outbox import send_pending
+from rma.adapters.mail.sending import send_pending
 from rma.adapters.readers.large_files import is_large
 from rma.adapters.readers.source import FileState, read_regular
 from rma.adapters.reports.runs import mail_summary, run_summary

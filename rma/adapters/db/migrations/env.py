@@ -22,8 +22,9 @@ from typing import Any, Literal
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
 
+from rma.adapters.db.column_types import ISODate, UTCDateTime
 from rma.adapters.db.engine import make_engine
-from rma.adapters.db.tables import ISODate, UTCDateTime, metadata
+from rma.adapters.db.tables import metadata
 
 config = context.config
 target_metadata = metadata
