@@ -198,7 +198,7 @@ def _none_for_missing(frame: pd.DataFrame, all_object: bool = True) -> pd.DataFr
         if values.dtype != object:
             if not all_object:
                 continue
-        elif not np.not_equal(values.to_numpy()[values.isna().to_numpy()], None).any():
+        elif all(v is None for v in values.to_numpy()[values.isna().to_numpy()]):
             continue
         values = values.astype(object)
         changed[column] = values.where(values.notna(), None)
