@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from rma.domain.rules.accounts import account_usable, filing_account, may_file_without_code
