@@ -22,9 +22,11 @@ from flows.chunked import run_large_file
 from flows.engines import engine_for, forget_engines
 from flows.fanout import fan_out
 from flows.runners import FilePoolTaskRunner, group_processes, process_pool
-from rma.adapters import inbox as drop
 from rma.adapters.db.faults import retry_condition
 from rma.adapters.db.runs import finish_run, start_run
+from rma.adapters.inbox import folders, maildir, moves
+from rma.adapters.inbox.folders import Refused, WaitingFile
+from rma.adapters.inbox.maildir import WaitingMail
 from rma.adapters.mail.outbox import send_pending
 from rma.adapters.readers.large_files import is_large
 from rma.adapters.readers.source import FileState, read_regular
@@ -33,6 +35,7 @@ from rma.adapters.runlock import inbox_lock
 from rma.config import Settings, load_settings
 from rma.domain.vocabulary.printable import shown
 from rma.domain.vocabulary.results import Batches, BatchResult, NotTaken
+from rma.errors import FileChanged
 from rma.service import progress, stopping
 from rma.service.batch import Origin, ingest_file
 from rma.service.mail import MessageOutcome, ingest_message
@@ -236,8 +239,8 @@ def ingest_many(paths: list[str], accounts: list[str | None], database_url: str 
     url = database_url or settings.database_url
     reports = reports_dir or str(settings.reports or Path("reports"))
     if inbox is not None:  # listed again here: what the parent saw may have changed since
-        entries = [drop.examine(Path(p), a or "") for p, a in zip(paths, accounts, strict=True)]
-        waiting = [e for e in entries if isinstance(e, drop.WaitingFile | drop.Refused)]
+        entries = [folders.examine(Path(p), a or "") for p, a in zip(paths, accounts, strict=True)]
+        waiting = [e for e in entries if isinstance(e, WaitingFile | Refused)]
         results = _ingest_and_settle(waiting, Path(inbox), url, reports, settings,
                                      dt.datetime.now(dt.UTC).date())
     else:
@@ -280,12 +283,12 @@ def run_inbox(inbox: str | None = None, database_url: str | None = None) -> Batc
 
 def _process_inbox(root: Path, url: str, settings: Settings) -> Batches:
     reports = str(settings.beside_inbox("reports", root))
-    found = drop.scan(root, settings.settle_seconds)
+    found = folders.scan(root, settings.settle_seconds)
     for item in found.unsettled:
         get_run_logger().info("%s: not settled (changed %.0f s ago; taken once unchanged for "
                               "RMA_SETTLE_SECONDS=%d s); it waits", shown(item.source),
                               item.quiet_seconds, settings.settle_seconds)
-    mail = drop.waiting_mail(root)
+    mail = maildir.waiting_mail(root)
     # one count for the run: the mail is expected before the first file is done, so the
     # console counts [1/3] [2/3] [3/3], not [1/2] [2/2] [3/3]; mail that arrives meanwhile
     # waits for the next run
@@ -305,11 +308,11 @@ def _process_inbox(root: Path, url: str, settings: Settings) -> Batches:
                     *(b for o in outcomes for b in mail_batches(o))])
 
 
-def _ingest_and_settle(entries: list[drop.WaitingFile | drop.Refused], root: Path, url: str,
+def _ingest_and_settle(entries: list[WaitingFile | Refused], root: Path, url: str,
                        reports: str, settings: Settings, today: dt.date) -> list[BatchResult]:
     """A task per waiting file; then each file to archive/ or quarantine/ once settled (a
     file that changed since it was listed stays); then what is refused (``_refuse``)."""
-    waiting = [e for e in entries if isinstance(e, drop.WaitingFile)]
+    waiting = [e for e in entries if isinstance(e, WaitingFile)]
     sources = [w.source for w in waiting]
     accounts: list[str | None] = [w.account_id for w in waiting]
     outcomes = _ingest_files([str(w.path) for w in waiting], accounts, sources, url, reports,
@@ -319,10 +322,10 @@ def _ingest_and_settle(entries: list[drop.WaitingFile | drop.Refused], root: Pat
     results = [r for _, r in done]
     for item, result in done:
         try:
-            drop.settle(item, result.status, result.error,
+            moves.settle(item, result.status, result.error,
                         settings.beside_inbox("archive", root),
                         settings.beside_inbox("quarantine", root), today)
-        except drop.FileChanged as exc:
+        except FileChanged as exc:
             get_run_logger().warning("%s", shown(exc))
         except OSError as exc:  # the batch is committed; the next run archives the file
             get_run_logger().warning("%s could not be moved: %s", shown(item.source),
@@ -336,29 +339,29 @@ def _ingest_and_settle(entries: list[drop.WaitingFile | drop.Refused], root: Pat
                                  "%s", shown(exc))
     # what was refused is for operations (rma status), not handed back: a pipe left in place
     # would be reported to the partner every night
-    refused = [e for e in entries if isinstance(e, drop.Refused) and not stopping.requested()]
+    refused = [e for e in entries if isinstance(e, Refused) and not stopping.requested()]
     return results + _refuse(refused, settings.beside_inbox("quarantine", root))
 
 
-def _refuse(refused: list[drop.Refused], quarantine: Path) -> list[BatchResult]:
+def _refuse(refused: list[Refused], quarantine: Path) -> list[BatchResult]:
     """A failed batch for each drop-folder entry that is not a file to take; links go to
-    quarantine unread, pipes, devices and folders stay (``rma.adapters.inbox.refuse``)."""
+    quarantine unread, pipes, devices and folders stay (``rma.adapters.inbox.moves.refuse``)."""
     results = []
     progress.expect(len(refused))
     for item in refused:
         try:
-            message = drop.refuse(item, quarantine)
+            message = moves.refuse(item, quarantine)
         except OSError as exc:
             message = f"{item.reason}; it could not be moved to quarantine ({exc})"
-        result = BatchResult.failed(item.source, drop.REFUSED_CODE, message, item.account_id)
+        result = BatchResult.failed(item.source, moves.REFUSED_CODE, message, item.account_id)
         get_run_logger().info(batch_line(result, None))
-        progress.done(item.source, f"failed ({drop.REFUSED_CODE})")
+        progress.done(item.source, f"failed ({moves.REFUSED_CODE})")
         results.append(result)
     return results
 
 
 def _run_mail(root: Path, url: str, reports: str, today: dt.date,
-              waiting: list[drop.WaitingMail], settings: Settings) -> list[MessageOutcome]:
+              waiting: list[WaitingMail], settings: Settings) -> list[MessageOutcome]:
     """The mail part of the nightly run: a task per message, then the outbox. A run asked to
     stop takes no more messages and leaves the replies in the outbox for the next run."""
     if stopping.requested():
@@ -372,7 +375,7 @@ def _run_mail(root: Path, url: str, reports: str, today: dt.date,
     outcomes = [o for _, o in taken]
     for item, outcome in taken:
         try:
-            drop.settle_mail(item, outcome.status, outcome.error,
+            moves.settle_mail(item, outcome.status, outcome.error,
                              settings.beside_inbox("archive", root),
                              settings.beside_inbox("quarantine", root), today)
         except OSError as exc:

@@ -141,7 +141,7 @@ def _expand(paths: Sequence[Path]) -> list[Path]:
     """Files as named (a link named here is followed on purpose: its target is ingested);
     folders give every entry below them that is not hidden or partial — a link, pipe or
     device found there is not followed or opened but reported as a failed batch."""
-    from rma.adapters.inbox import is_upload_name
+    from rma.adapters.inbox.folders import is_upload_name
 
     files: list[Path] = []
     for path in paths:
@@ -204,7 +204,7 @@ def _stopped(batches: Sequence[dict[str, Any]], as_json: bool) -> int | None:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from rma.adapters.inbox import account_folder_of
+    from rma.adapters.inbox.folders import account_folder_of
     from rma.config import load_settings
 
     files = _expand(args.paths)
@@ -259,7 +259,7 @@ def cmd_run_inbox(args: argparse.Namespace) -> int:
               f"{outbox / 'refused'}: the .error.txt beside each says why and what to do "
               "(rma status lists them).")
     if not args.json:
-        from rma.adapters.inbox import scan
+        from rma.adapters.inbox.folders import scan
 
         unsettled = scan(inbox, settings.settle_seconds).unsettled
         if unsettled:
