@@ -108,7 +108,7 @@ def setup_database(url: str, accounts: tuple[str, ...] = ("D-001",),
     import sqlalchemy as sa
 
     from rma.adapters.db.engine import make_engine, upgrade
-    from rma.adapters.db.reference import import_accounts
+    from rma.adapters.db.reference_accounts import import_accounts
 
     upgrade(url)
     folder.mkdir(parents=True, exist_ok=True)

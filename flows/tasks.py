@@ -16,7 +16,7 @@ from flows.artifacts import publish_batch
 from flows.chunked import run_large_file
 from flows.engines import engine_for
 from rma.adapters.db.faults import retry_condition
-from rma.adapters.mail.outbox import send_pending
+from rma.adapters.mail.sending import send_pending
 from rma.adapters.readers.large_files import is_large
 from rma.adapters.readers.source import FileState, read_regular
 from rma.config import Settings

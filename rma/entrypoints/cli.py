@@ -7,18 +7,22 @@ be processed (or another error), 2 wrong usage, 130 / 143 a run stopped by SIGIN
 document with its lists empty and a top-level ``error``: ``{"code": ..., "message": ...}``,
 the same message as the line on stderr.
 
-The commands' handlers are in ``rma.entrypoints.commands``; this module dispatches to them
+The commands' handlers are in ``rma.entrypoints.commands`` (those of SPEC §9 in
+``rma.entrypoints.portal_cli``); this module dispatches to them
 and turns whatever stops a command into its exit status and one line."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from functools import partial
 
+from rma.entrypoints import portal_cli
 from rma.entrypoints.commands.admin import cmd_accounts, cmd_codes, cmd_db, cmd_template
 from rma.entrypoints.commands.intake import cmd_demo, cmd_ingest, cmd_run_inbox
 from rma.entrypoints.commands.output import EXIT_FAILED, EXIT_USAGE, print_error_document
 from rma.entrypoints.commands.parser import UsageError, build_parser
+from rma.entrypoints.commands.runtime import ready_engine
 from rma.entrypoints.commands.serving import cmd_serve
 from rma.entrypoints.commands.views import cmd_claims, cmd_status
 from rma.errors import ConfigError, RmaError
@@ -27,6 +31,8 @@ COMMANDS = {
     "ingest": cmd_ingest, "run-inbox": cmd_run_inbox, "db": cmd_db,
     "accounts": cmd_accounts, "codes": cmd_codes, "claims": cmd_claims,
     "template": cmd_template, "status": cmd_status, "serve": cmd_serve, "demo": cmd_demo,
+    **{name: partial(command, engine=ready_engine)
+       for name, command in portal_cli.COMMANDS.items()},
 }
 
 

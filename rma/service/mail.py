@@ -2,7 +2,7 @@
 
 The sender's address names the account (active accounts only); an unknown sender gets no
 reply (no backscatter) and the message is quarantined. So does a From header that does not
-name exactly one trustworthy mailbox (``rma.adapters.mail.message``: defects, several addresses, a
+name exactly one trustworthy mailbox (``rma.adapters.mail.headers``: defects, several addresses, a
 display name that is another address): it is never read as the registered account. The
 body's claim form is one batch, every claim spreadsheet attached is a batch of its own; other
 attachments are listed as ignored. A re-delivered copy is a duplicate and gets no reply:
@@ -27,6 +27,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from rma.adapters.db.engine import posting_transaction
+from rma.adapters.db.mail_records import MailRecords
 from rma.adapters.db.repository import ClaimsRepository
 from rma.adapters.mail.forms import form_sheet
 from rma.adapters.mail.message import MailMessage, parse_message
@@ -138,19 +139,19 @@ class _InFlight:
 _IN_FLIGHT = _InFlight()
 
 
-def _earlier_copy(repo: ClaimsRepository, msg: MailMessage, since: dt.datetime | None
+def _earlier_copy(records: MailRecords, msg: MailMessage, since: dt.datetime | None
                   ) -> str | None:
-    return repo.find_message(msg.message_id, msg.sha256, msg.content_sha256, since)
+    return records.find_message(msg.message_id, msg.sha256, msg.content_sha256, since)
 
 
 def _record(engine: sa.Engine, msg: MailMessage, account_id: str | None, status: str,
             error_code: str | None, batches: list[BatchResult], reply_id: str | None,
             now: dt.datetime, since: dt.datetime | None) -> None:
     with posting_transaction(engine) as conn:
-        repo = ClaimsRepository(conn)
-        if _earlier_copy(repo, msg, since) is not None:
+        records = MailRecords(conn)
+        if _earlier_copy(records, msg, since) is not None:
             return  # an overlapping run recorded it first
-        repo.insert_message({
+        records.insert_message({
             "message_id": msg.message_id, "sha256": msg.sha256,
             "content_sha256": msg.content_sha256, "sender": msg.sender,
             "account_id": account_id, "subject": msg.subject, "received_at": now,
@@ -180,12 +181,11 @@ def _ingest_parsed(msg: MailMessage, source: str, engine: sa.Engine, settings: S
     outcome = MessageOutcome(source, "processed", msg.message_id, msg.sender)
     since = redelivery_since(now, settings.redelivery_days)
     with engine.connect() as conn:
-        repo = ClaimsRepository(conn)
-        outcome.duplicate_of = _earlier_copy(repo, msg, since)
+        outcome.duplicate_of = _earlier_copy(MailRecords(conn), msg, since)
         if outcome.duplicate_of is not None:
             outcome.status = "duplicate"
             return outcome
-        account = repo.account_by_email(msg.sender)
+        account = ClaimsRepository(conn).account_by_email(msg.sender)
     if account is None:
         outcome.status = "unknown_sender"
         why = (f"{msg.sender} is not the registered address of an active account"

@@ -23,7 +23,8 @@ import sqlalchemy as sa
 from rma.adapters.db.repository import ClaimsRepository
 from rma.adapters.inbox.moves import QUARANTINE_CODES
 from rma.adapters.mail.outbox import write_to_outbox
-from rma.adapters.mail.reply import batch_summary_text, build_drop_folder_mail
+from rma.adapters.mail.reply import build_drop_folder_mail
+from rma.adapters.mail.wording import batch_summary_text
 from rma.adapters.names import bounded_name, free_name
 from rma.config import Settings
 from rma.domain.vocabulary.results import BatchResult

@@ -85,7 +85,8 @@ def seed_database(url: str, folder: Path) -> None:
     """Migrate the claims database at ``url`` and import the reference accounts and codes
     (written into ``folder`` as operations would import them)."""
     from rma.adapters.db.engine import make_engine, posting_transaction, upgrade
-    from rma.adapters.db.reference import import_accounts, import_codes
+    from rma.adapters.db.reference_accounts import import_accounts
+    from rma.adapters.db.reference_codes import import_codes
 
     upgrade(url)
     engine = make_engine(url)

@@ -11,7 +11,8 @@ import openpyxl
 import pytest
 
 from rma.adapters.readers import read_batch
-from rma.adapters.reports.xlsx import ERROR_COLOR, REJECTIONS_SHEET, WARNINGS_SHEET
+from rma.adapters.reports.xlsx_cells import ERROR_COLOR
+from rma.adapters.reports.xlsx_rows import REJECTIONS_SHEET, WARNINGS_SHEET
 from tests.factories import valid_claim, write_xlsx
 
 pytestmark = pytest.mark.prefect

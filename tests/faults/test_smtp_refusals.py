@@ -2,7 +2,7 @@
 tests/smtpserver.py): a permanent refusal (5xx to RCPT TO or DATA) is set aside in
 ``outbox/refused/`` with a note and never tried again; a temporary one (4xx) waits in
 ``outbox/``; a 5xx about our session or configuration keeps every reply waiting and says what
-to fix (the rules: the docstring of rma/adapters/mail/outbox.py)."""
+to fix (the rules: the docstring of rma/adapters/mail/refusals.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from rma.adapters.mail.outbox import pending, send_pending, write_to_outbox
+from rma.adapters.mail.outbox import pending, write_to_outbox
+from rma.adapters.mail.sending import send_pending
 
 GOOD = "installer@good.example"
 GONE = "gone@dist.example"        # 550 to RCPT TO

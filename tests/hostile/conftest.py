@@ -25,7 +25,8 @@ POSTING_TABLES = ("batches", "claims", "claim_lines", "batch_issues", "code_atte
 def reference_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite claims database holding the e2e accounts and codes."""
     from rma.adapters.db.engine import make_engine, posting_transaction, upgrade
-    from rma.adapters.db.reference import import_accounts, import_codes
+    from rma.adapters.db.reference_accounts import import_accounts
+    from rma.adapters.db.reference_codes import import_codes
 
     folder = tmp_path_factory.mktemp("hostile-reference")
     path = folder / "claims.db"

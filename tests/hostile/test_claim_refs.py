@@ -16,7 +16,8 @@ from openpyxl import Workbook
 
 from rma.adapters.db import tables
 from rma.adapters.db.engine import make_engine, posting_transaction, upgrade
-from rma.adapters.db.repository import ClaimsRepository, PostingConflict
+from rma.adapters.db.repository import ClaimsRepository
+from rma.errors import PostingConflict
 from tests.factories import valid_claim, write_xlsx
 from tests.hostile import builders as b
 from tests.hostile.harness import MAX_PEAK_MB, MAX_SECONDS, Outcome

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from rma.adapters.db import tables as t
 from rma.adapters.db.engine import make_engine, posting_transaction, upgrade
-from rma.adapters.db.reference import unlock_codes
+from rma.adapters.db.reference_codes import unlock_codes
 from rma.adapters.db.repository import ClaimsRepository
 from rma.config import Settings
 from rma.domain.vocabulary.results import BatchResult

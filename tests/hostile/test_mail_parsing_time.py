@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from rma.adapters.mail.forms import form_sheet
-from rma.adapters.mail.message import html_to_text
+from rma.adapters.mail.htmltext import html_to_text
 
 #: well over the linear reader's time on a loaded machine, far under the quadratic one's
 BOUND_SECONDS = 6.0

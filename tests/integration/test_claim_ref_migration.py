@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from rma.adapters.db.engine import make_engine, posting_transaction, upgrade
-from rma.adapters.db.repository import ClaimsRepository, PostingConflict
+from rma.adapters.db.repository import ClaimsRepository
+from rma.errors import PostingConflict
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 #: More claims than the back-fill reads in one page (its CHUNK), so paging is exercised too.

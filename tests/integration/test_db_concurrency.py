@@ -12,7 +12,8 @@ import sqlalchemy as sa
 
 from rma.adapters.db import tables as t
 from rma.adapters.db.engine import make_engine, posting_transaction, upgrade
-from rma.adapters.db.repository import ClaimsRepository, PostingConflict
+from rma.adapters.db.repository import ClaimsRepository
+from rma.errors import PostingConflict
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 HOLD = 1.0  # seconds the first transaction keeps its lock

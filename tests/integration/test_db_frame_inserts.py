@@ -11,14 +11,10 @@ import pytest
 import sqlalchemy as sa
 
 from rma.adapters.db import tables as t
+from rma.adapters.db.bulk import COPY_THRESHOLD, columns, records
 from rma.adapters.db.engine import make_engine, upgrade
-from rma.adapters.db.repository import (
-    COPY_THRESHOLD,
-    ClaimsRepository,
-    PostingConflict,
-    columns,
-    records,
-)
+from rma.adapters.db.repository import ClaimsRepository
+from rma.errors import PostingConflict
 from tests.integration.test_db_repository import NOW, add_accounts, add_batch, claim_row
 
 

@@ -15,13 +15,9 @@ import sqlalchemy as sa
 from rma.adapters.db import tables as t
 from rma.adapters.db.codes import ALPHABET
 from rma.adapters.db.engine import make_engine, upgrade
-from rma.adapters.db.reference import (
-    import_accounts,
-    import_codes,
-    issue_code,
-    parse_timestamp,
-    unlock_codes,
-)
+from rma.adapters.db.reference_accounts import import_accounts
+from rma.adapters.db.reference_cells import parse_timestamp
+from rma.adapters.db.reference_codes import import_codes, issue_code, unlock_codes
 from rma.adapters.db.repository import ClaimsRepository
 from rma.errors import RmaError
 

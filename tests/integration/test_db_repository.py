@@ -13,6 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from rma.adapters.db import tables as t
+from rma.adapters.db.bulk import COPY_THRESHOLD, is_conflict, records
 from rma.adapters.db.engine import (
     ensure_ready,
     head_revision,
@@ -21,15 +22,10 @@ from rma.adapters.db.engine import (
     posting_transaction,
     upgrade,
 )
-from rma.adapters.db.repository import (
-    COPY_THRESHOLD,
-    ClaimsRepository,
-    PostingConflict,
-    is_conflict,
-    records,
-)
+from rma.adapters.db.mail_records import MailRecords
+from rma.adapters.db.repository import ClaimsRepository
 from rma.domain.vocabulary.columns import CANONICAL, CS_FIELDS
-from rma.errors import DatabaseNotReady
+from rma.errors import DatabaseNotReady, PostingConflict
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -279,14 +275,14 @@ def test_0008_adds_the_content_hash_to_recorded_mail_and_downgrades(db_url):
         with eng.begin() as conn:
             assert conn.execute(sa.select(t.mail_messages.c.content_sha256)).scalars().all() \
                 == [None, None]
-            repo = ClaimsRepository(conn)
+            mail = MailRecords(conn)
             since = NOW - timedelta(days=7)
-            assert repo.find_message("<m1@dist.example>", "f" * 64, "c" * 64, since) \
+            assert mail.find_message("<m1@dist.example>", "f" * 64, "c" * 64, since) \
                 == "<m1@dist.example>"
-            assert repo.find_message("<new@x>", f"{2:064x}", "c" * 64, since) \
+            assert mail.find_message("<new@x>", f"{2:064x}", "c" * 64, since) \
                 == "<m2@dist.example>"
-            assert repo.find_message("<new@x>", "f" * 64, "c" * 64, since) is None
-            repo.insert_message(_mail_record(3, NOW, content_sha256="c" * 64))
+            assert mail.find_message("<new@x>", "f" * 64, "c" * 64, since) is None
+            mail.insert_message(_mail_record(3, NOW, content_sha256="c" * 64))
     finally:
         eng.dispose()
 
@@ -302,16 +298,16 @@ def test_0008_adds_the_content_hash_to_recorded_mail_and_downgrades(db_url):
 def test_find_message_matches_answered_content_within_the_window(engine):
     content = "c" * 64
     with engine.begin() as conn:
-        repo = ClaimsRepository(conn)
-        repo.insert_message(_mail_record(1, NOW - timedelta(days=10), content_sha256=content))
-        repo.insert_message(_mail_record(2, NOW - timedelta(days=3), content_sha256=content))
-        repo.insert_message(_mail_record(3, NOW - timedelta(days=1), content_sha256="d" * 64,
+        mail = MailRecords(conn)
+        mail.insert_message(_mail_record(1, NOW - timedelta(days=10), content_sha256=content))
+        mail.insert_message(_mail_record(2, NOW - timedelta(days=3), content_sha256=content))
+        mail.insert_message(_mail_record(3, NOW - timedelta(days=1), content_sha256="d" * 64,
                                          status="unknown_sender", account_id=None))
 
         def find(content_sha256: str, days: int | None = 7, message_id: str = "<new@x>",
                  sha: str = "f" * 64) -> str | None:
             since = None if days is None else NOW - timedelta(days=days)
-            return repo.find_message(message_id, sha, content_sha256, since)
+            return mail.find_message(message_id, sha, content_sha256, since)
 
         assert find(content) == "<m2@dist.example>"      # the latest answered copy
         assert find(content, days=2) is None              # outside the window

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from rma.adapters.db.engine import make_engine, posting_transaction, upgrade
-from rma.adapters.db.reference import import_accounts, import_codes
+from rma.adapters.db.reference_accounts import import_accounts
+from rma.adapters.db.reference_codes import import_codes
 from rma.adapters.inbox import folders, moves
 from rma.config import Settings
 from rma.service.batch import Origin, ingest_file

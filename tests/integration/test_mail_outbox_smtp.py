@@ -8,8 +8,9 @@ import io
 import openpyxl
 import pytest
 
-from rma.adapters.mail.outbox import pending, send_pending, write_to_outbox
+from rma.adapters.mail.outbox import pending, write_to_outbox
 from rma.adapters.mail.reply import build_reply
+from rma.adapters.mail.sending import send_pending
 from rma.adapters.mail.smtp import SmtpTarget
 from rma.domain.vocabulary.results import BatchResult
 from rma.errors import ConfigError

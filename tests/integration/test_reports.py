@@ -17,8 +17,9 @@ from rma.adapters.reports import (
     summary_markdown,
     write_reports,
 )
-from rma.adapters.reports.summary import HOW_TO_FIX
-from rma.adapters.reports.xlsx import COMMENT_AUTHOR
+from rma.adapters.reports.words import HOW_TO_FIX
+from rma.adapters.reports.xlsx_cells import COMMENT_AUTHOR
+from rma.adapters.reports.xlsx_summary import SEND_BACK, WARNED_ROWS
 from rma.domain.vocabulary.reasons import Reason
 from rma.domain.vocabulary.sheet import SheetData
 
@@ -372,4 +373,4 @@ def test_the_summary_says_how_to_fix_each_reason_and_how_to_send_the_rows_back(w
     date = next(r for r in cells if r[0] == "INVALID_DATE")
     assert date[5] == HOW_TO_FIX[Reason.INVALID_DATE]
     flat = [v for r in cells for v in r if v is not None]
-    assert xlsx_report.SEND_BACK in flat and xlsx_report.WARNED_ROWS in flat
+    assert SEND_BACK in flat and WARNED_ROWS in flat

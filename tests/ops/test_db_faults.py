@@ -28,9 +28,9 @@ from flows.engines import engine_for
 from rma.adapters.db import tables as t
 from rma.adapters.db.engine import make_engine, posting_transaction, upgrade
 from rma.adapters.db.faults import is_transient, sqlstate
-from rma.adapters.db.repository import ClaimsRepository, PostingConflict
+from rma.adapters.db.repository import ClaimsRepository
 from rma.config import DbPool, load_settings
-from rma.errors import ConfigError, DatabaseNotReady
+from rma.errors import ConfigError, DatabaseNotReady, PostingConflict
 from tests.conftest import PG_ADMIN_URL, _pg_admin
 from tests.e2e.conftest import seed_database
 from tests.factories import valid_claim, write_csv

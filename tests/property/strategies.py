@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from hypothesis import strategies as st
 
-from rma.adapters.mail.forms import MAIL_HEADER_LABELS
+from rma.adapters.mail.labels import MAIL_HEADER_LABELS
 from rma.adapters.reports.escape import FORMULA_PREFIXES
 from rma.domain.vocabulary.columns import (
     CANONICAL,

@@ -22,7 +22,8 @@ from hypothesis import settings
 
 from rma.adapters.db import tables as t
 from rma.adapters.db.engine import make_engine, upgrade
-from rma.adapters.db.reference import import_accounts, import_codes
+from rma.adapters.db.reference_accounts import import_accounts
+from rma.adapters.db.reference_codes import import_codes
 from rma.config import Settings
 from rma.domain.rules.decide import Decision, Reference
 from rma.domain.vocabulary.columns import CANONICAL

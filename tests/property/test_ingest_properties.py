@@ -32,7 +32,8 @@ from rma.adapters.db.repository import ClaimsRepository
 from rma.adapters.readers import read_batch
 from rma.adapters.readers.header import header_text
 from rma.adapters.reports.escape import as_text, escape_csv_field
-from rma.adapters.reports.xlsx import REJECTIONS_SHEET, xlsx_value
+from rma.adapters.reports.xlsx_cells import xlsx_value
+from rma.adapters.reports.xlsx_rows import REJECTIONS_SHEET
 from rma.domain.rules.decide import decide
 from rma.domain.rules.normalise import normalise
 from rma.domain.vocabulary.columns import CANONICAL

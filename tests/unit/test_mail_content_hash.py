@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from rma.adapters.mail.message import Attachment, content_hash, parse_message
+from rma.adapters.mail.message import content_hash, parse_message
+from rma.adapters.mail.parts import Attachment
 from tests.mailfactory import mail
 
 BODY = "Serial number: SN100001\nFault description: Display stays dark\n"

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rma.adapters.mail.forms import MAIL_HEADER_LABELS, form_sheet, has_form_labels
+from rma.adapters.mail.forms import form_sheet, has_form_labels
+from rma.adapters.mail.labels import MAIL_HEADER_LABELS
 from rma.domain.vocabulary.columns import CANONICAL, canonical_name
 from tests.mailfactory import form_body, forwarded_body, outlook_reply_body, reply_body
 

@@ -3,7 +3,7 @@ and the main reasons of a batch counted in rejected claims."""
 
 from __future__ import annotations
 
-from rma.adapters.reports.summary import HOW_TO_FIX, how_to_fix, meaning
+from rma.adapters.reports.words import HOW_TO_FIX, how_to_fix, meaning
 from rma.domain.vocabulary.reasons import Reason, Terms
 from rma.domain.vocabulary.results import BatchResult, main_reasons, rejected_claims_by_reason
 

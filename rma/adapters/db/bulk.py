@@ -30,7 +30,7 @@ from pandas.core.dtypes.cast import maybe_box_native
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import TypeDecorator
 
-from rma.adapters.db.tables import is_missing
+from rma.adapters.db.column_types import is_missing
 from rma.errors import PostingConflict
 
 INSERT_CHUNK = 10_000

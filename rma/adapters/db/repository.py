@@ -1,4 +1,5 @@
-"""Set-based reads and writes of the claims database, for the decision and posting steps.
+"""Set-based reads and writes of the claims database, for the decision and posting steps (the
+mail intake's own records are ``mail_records``).
 
 Every lookup issues one statement per kind per batch, never one per row (``keys.in_chunks``);
 frames come back with fixed columns and dtypes, also when empty (``keys.typed_frame``; dates
@@ -17,15 +18,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from rma.adapters.db.bulk import (
-    COPY_THRESHOLD,
-    Rows,
-    columns,
-    dialect_insert,
-    insert_rows,
-    is_conflict,
-    records,
-)
+from rma.adapters.db.bulk import Rows, dialect_insert, insert_rows
 from rma.adapters.db.codes import code_digest, same_code
 from rma.adapters.db.keys import TEXT, TIMESTAMP, distinct, in_chunks, select_in, typed_frame
 from rma.adapters.db.tables import (
@@ -38,17 +31,12 @@ from rma.adapters.db.tables import (
     claim_lines,
     claims,
     code_attempts,
-    mail_messages,
     rma_codes,
 )
 from rma.domain.rules.claims import claim_ref_keys
 from rma.domain.vocabulary.columns import CS_FIELDS
 from rma.domain.vocabulary.reasons import Reason
 from rma.errors import PostingConflict
-
-#: What callers and tests import from here (the bulk path is ``rma.adapters.db.bulk``).
-__all__ = ["COPY_THRESHOLD", "ClaimsRepository", "PostingConflict", "columns", "is_conflict",
-           "records"]
 
 ACCOUNT_FRAME = {"account_id": TEXT, "name": TEXT, "kind": TEXT, "partner_level": TEXT,
                  "active": "bool", "emails": TEXT}
@@ -76,31 +64,6 @@ class ClaimsRepository:
     def find_batch_by_sha(self, sha256: str) -> str | None:
         stmt = sa.select(batches.c.batch_id).where(batches.c.sha256 == sha256)
         return self.conn.execute(stmt).scalar_one_or_none()
-
-    def find_message(self, message_id: str, sha256: str, content_sha256: str = "",
-                     since: datetime | None = None) -> str | None:
-        """The Message-ID under which this e-mail was taken in: the same Message-ID, the same
-        bytes, or (given ``content_sha256`` and ``since``) the same content as a message that
-        was answered (``processed``) at or after ``since``. One query on indexed columns.
-
-        Only answered messages count for the content: one from an unknown sender got no reply
-        and posted nothing, so the same content sent again (say once Customer Service has
-        registered the address) is read. An exact match is named before a content match, and
-        of content matches the latest.
-        """
-        exact = (mail_messages.c.message_id == message_id) | (mail_messages.c.sha256 == sha256)
-        condition = exact
-        if content_sha256 and since is not None:
-            condition = exact | ((mail_messages.c.content_sha256 == content_sha256)
-                                 & (mail_messages.c.status == "processed")
-                                 & (mail_messages.c.received_at >= since))
-        stmt = (sa.select(mail_messages.c.message_id).where(condition)
-                .order_by(sa.case((exact, 0), else_=1), mail_messages.c.received_at.desc())
-                .limit(1))
-        return self.conn.execute(stmt).scalar_one_or_none()
-
-    def insert_message(self, record: dict[str, Any]) -> None:
-        insert_rows(self.conn, mail_messages, [record])
 
     def accounts(self, account_ids: Iterable[str]) -> pd.DataFrame:
         """account_id, name, kind, partner_level, active, emails of the known accounts."""
@@ -281,8 +244,12 @@ class ClaimsRepository:
 
     # ------------------------------------------------------------------ listing
 
-    def list_claims(self, account_id: str | None = None) -> list[dict[str, Any]]:
-        """Claims as JSON-ready dicts (SPEC §7), in claim_id order; two queries, not N+1."""
+    def list_claims(self, account_id: str | None = None, *, serial_number: str | None = None,
+                    claim_ref: str | None = None, status: str | None = None
+                    ) -> list[dict[str, Any]]:
+        """Claims as JSON-ready dicts (SPEC §7), in claim_id order; two queries, not N+1.
+        Optionally only the claims with an SN line of ``serial_number``, of ``claim_ref`` or
+        of ``status`` (each compared as stored)."""
         claim_cols = ["claim_id", "account_id", "claim_ref", "status", "batch_id",
                       "submitted_at", "rma_code", *CLAIM_DATA_COLUMNS]
         stmt = sa.select(*[claims.c[c] for c in claim_cols]).order_by(claims.c.claim_id)
@@ -291,9 +258,18 @@ class ClaimsRepository:
             .join(claims, claims.c.claim_id == claim_lines.c.claim_id)
             .order_by(claim_lines.c.claim_id, claim_lines.c.sheet_row, claim_lines.c.id)
         )
+        conditions = []
         if account_id is not None:
-            stmt = stmt.where(claims.c.account_id == account_id)
-            lines = lines.where(claims.c.account_id == account_id)
+            conditions.append(claims.c.account_id == account_id)
+        if claim_ref is not None:
+            conditions.append(claims.c.claim_ref == claim_ref)
+        if status is not None:
+            conditions.append(claims.c.status == status)
+        if serial_number is not None:
+            conditions.append(claims.c.claim_id.in_(
+                sa.select(claim_lines.c.claim_id)
+                .where(claim_lines.c.serial_number == serial_number)))
+        stmt, lines = stmt.where(*conditions), lines.where(*conditions)
         serials: dict[str, list[str]] = {}
         for claim_id, serial in self.conn.execute(lines):
             serials.setdefault(claim_id, []).append(serial)

@@ -1,19 +1,15 @@
 """The claims database schema (SQLAlchemy Core). Alembic migrations must create exactly this.
 
-Timestamps are ``UTCDateTime``: timezone-aware UTC in and out on both dialects (SQLite stores
-naive text, so values are converted to UTC before writing and tagged UTC after reading).
+Timestamps are ``UTCDateTime`` and dates ``ISODate`` (``column_types``): the same values on
+SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, date, datetime
-from typing import Any
-
 import sqlalchemy as sa
-from sqlalchemy.types import TypeDecorator
 
 from rma.adapters.db.codes import code_digest
+from rma.adapters.db.column_types import ISODate, UTCDateTime
 from rma.domain.vocabulary.columns import CANONICAL, CS_FIELDS, DATE_COLUMNS
 from rma.domain.vocabulary.levels import ACCOUNT_KINDS, LEVELS
 
@@ -32,64 +28,6 @@ SEVERITIES = ("error", "warning")
 
 ID_LEN = 64
 SHORT = 16
-
-
-def is_missing(value: Any) -> bool:
-    """None, NaN, NaT or pd.NA (without importing pandas)."""
-    if value is None:
-        return True
-    if isinstance(value, float):
-        return math.isnan(value)
-    return type(value).__name__ in {"NaTType", "NAType"}
-
-
-class UTCDateTime(TypeDecorator):
-    """``DateTime(timezone=True)`` that always hands back aware UTC datetimes.
-
-    Naive input is taken to be UTC already. ISO strings are accepted on input.
-    """
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> datetime | None:
-        if is_missing(value):
-            return None
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        if not isinstance(value, datetime):
-            raise TypeError(f"expected a datetime, got {type(value).__name__}")
-        if hasattr(value, "to_pydatetime"):  # pandas Timestamp
-            value = value.to_pydatetime()
-        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-        if dialect.name == "sqlite":
-            return value.replace(tzinfo=None)  # stored as text; keep one sortable format
-        return value
-
-    def process_result_value(self, value: Any, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-
-
-class ISODate(TypeDecorator):
-    """``Date`` that also accepts datetimes, pandas Timestamps and ISO strings on input."""
-
-    impl = sa.Date
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> date | None:
-        if is_missing(value):
-            return None
-        if isinstance(value, datetime):
-            return value.date()
-        if isinstance(value, date):
-            return value
-        if isinstance(value, str):
-            return date.fromisoformat(value.strip()) if value.strip() else None
-        raise TypeError(f"expected a date, got {type(value).__name__}")
 
 
 def _check_in(column: str, values: tuple[str, ...], name: str) -> sa.CheckConstraint:
@@ -157,6 +95,9 @@ batches = sa.Table(
     sa.Column("claims_accepted", sa.Integer, nullable=False, server_default="0"),
     sa.Column("claims_rejected", sa.Integer, nullable=False, server_default="0"),
     sa.Column("status", sa.String(SHORT), nullable=False, server_default="posted"),
+    #: where its rejection reports were written (JSON: {"xlsx": path, "csv": path}); NULL for
+    #: a batch with none, and for batches posted before revision 0009
+    sa.Column("reports", sa.Text, nullable=True),
 )
 
 #: Canonical columns stored on the claim itself (SN lines, account, ref and code are apart).

@@ -2,6 +2,14 @@
 
 Each file is written to a temporary name in the output folder and moved into place with
 ``os.replace``, so a reader never sees a half-written report.
+
+    lines, words            the report's input, its issues as lines and counts per reason;
+                            each reason's meaning and how to fix it, under the configured terms
+    xlsx                    rejections.xlsx: the workbook, from its row sheets (xlsx_rows), its
+                            Summary sheet (xlsx_summary) and their cells (xlsx_cells)
+    csv, summary, runs      rejections.csv; a batch's markdown summary; a run's summaries
+    escape                  untrusted values echoed back safely (formulas, XML, markdown)
+    template, template_help the claim template (``rma template``) and what it says per column
 """
 
 from __future__ import annotations
@@ -14,13 +22,8 @@ from pathlib import Path
 from rma.adapters.names import MAX_NAME_BYTES, bounded_name, temporary_beside
 from rma.adapters.reports.csv import CSV_COLUMNS, write_csv
 from rma.adapters.reports.escape import escape_formula
-from rma.adapters.reports.summary import (
-    IssueLine,
-    ReportInput,
-    issue_lines,
-    issue_table,
-    summary_markdown,
-)
+from rma.adapters.reports.lines import IssueLine, ReportInput, issue_lines
+from rma.adapters.reports.summary import issue_table, summary_markdown
 from rma.adapters.reports.xlsx import write_xlsx
 
 __all__ = [

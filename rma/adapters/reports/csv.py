@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rma.adapters.reports.escape import escape_csv_field
-from rma.adapters.reports.summary import IssueLine, ReportInput, issue_lines, records
+from rma.adapters.reports.lines import IssueLine, ReportInput, issue_lines, records
 
 #: a field with one of these is quoted (see the module docstring)
 _NEEDS_QUOTES = re.compile('[,;\t"\r\n]')

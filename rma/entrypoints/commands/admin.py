@@ -28,7 +28,7 @@ def _safe_url(url: str) -> str:
 
 def cmd_accounts(args: argparse.Namespace) -> int:
     from rma.adapters.db.engine import posting_transaction
-    from rma.adapters.db.reference import import_accounts
+    from rma.adapters.db.reference_accounts import import_accounts
 
     with posting_transaction(ready_engine()) as conn:
         result = import_accounts(conn, args.path)
@@ -38,7 +38,7 @@ def cmd_accounts(args: argparse.Namespace) -> int:
 
 def cmd_codes(args: argparse.Namespace) -> int:
     from rma.adapters.db.engine import posting_transaction
-    from rma.adapters.db.reference import import_codes, issue_code, unlock_codes
+    from rma.adapters.db.reference_codes import import_codes, issue_code, unlock_codes
     from rma.config import load_settings
 
     with posting_transaction(ready_engine()) as conn:

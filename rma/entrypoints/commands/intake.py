@@ -1,6 +1,6 @@
 """``rma ingest``, ``rma run-inbox`` and ``rma demo`` (the Quick start: run-inbox over the
 sample): each runs a flow, shows its progress, prints its batches, and stops gracefully on
-SIGINT/SIGTERM."""
+SIGINT/SIGTERM; ``rma ingest --check`` decides and reports without a flow run."""
 
 from __future__ import annotations
 
@@ -15,13 +15,8 @@ from typing import TYPE_CHECKING
 from rma.entrypoints.commands.admin import cmd_accounts, cmd_codes, cmd_db
 from rma.entrypoints.commands.output import print_batches
 from rma.entrypoints.commands.parser import build_parser
-from rma.entrypoints.commands.runtime import (
-    prefect_defaults,
-    progress,
-    ready_engine,
-    run_stoppable,
-    stopped,
-)
+from rma.entrypoints.commands.runtime import progress, ready_engine, run_stoppable, stopped
+from rma.entrypoints.prefect_env import prefect_defaults
 from rma.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -51,9 +46,18 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from rma.config import load_settings
 
     files = _expand(args.paths)
-    ready_engine().dispose()  # fail fast with a clear message when the database is not ready
+    engine = ready_engine()  # fails fast with a clear message when the database is not ready
     inbox = load_settings().inbox
     accounts = [args.account or account_folder_of(f, inbox) for f in files]
+    if args.check:  # posts nothing, so it is no flow run: a quick answer (SPEC §9)
+        from rma.service.checks import check_files
+
+        try:
+            checked = check_files(files, accounts, engine, load_settings())
+            return print_batches([r.to_json() for r in checked], args.json)
+        finally:
+            engine.dispose()
+    engine.dispose()
     prefect_defaults()
     from flows.ingest import ingest_many
 

@@ -7,6 +7,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from rma.entrypoints import portal_cli
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -42,6 +44,8 @@ def _empty_document(command: str | None) -> dict[str, Any]:
         return {"claims": []}
     if command == "status":
         return {"runs": [], "waiting": {"files": [], "mail": []}, "quarantined": []}
+    if command in portal_cli.EMPTY_DOCUMENTS:
+        return dict(portal_cli.EMPTY_DOCUMENTS[command])
     return {"batches": []}
 
 

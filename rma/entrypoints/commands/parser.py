@@ -1,5 +1,5 @@
-"""The arguments of every command of SPEC §7, a function per command, parsed without exiting
-on a usage error."""
+"""The arguments of every command of SPEC §7, a function per command (those of SPEC §9 from
+``rma.entrypoints.portal_cli``), parsed without exiting on a usage error."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rma.domain.vocabulary.columns import LABELS, PREFILL_FIELDS
+from rma.entrypoints import portal_cli
 
 #: ``add_parser`` of the subcommands: makes the parser of one command
 AddParser = Callable[..., argparse.ArgumentParser]
@@ -32,11 +33,11 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     """``rma`` and its commands, in the order ``rma --help`` lists them."""
     parser = _Parser(prog="rma", description="RMA claim intake.")
-    add: AddParser = parser.add_subparsers(dest="command", required=True,
-                                           metavar="COMMAND").add_parser
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in (_db, _accounts, _codes, _ingest, _run_inbox, _claims, _template, _status,
                     _demo, _serve):
-        command(add)
+        command(sub.add_parser)
+    portal_cli.add_parsers(sub)  # users, tokens, web (SPEC §9)
     return parser
 
 
@@ -73,6 +74,8 @@ def _ingest(add: AddParser) -> None:
     ingest = add("ingest", help="ingest files or folders, one batch per file")
     ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     ingest.add_argument("--account", default=None)
+    ingest.add_argument("--check", action="store_true",
+                        help="decide and write the reports, post nothing (status checked)")
     ingest.add_argument("--json", action="store_true")
 
 

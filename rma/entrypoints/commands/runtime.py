@@ -1,9 +1,9 @@
-"""What the commands need to run: the claims database (ready, or a clear error), Prefect's
-defaults for command-line runs, the console progress and a flow run that stops gracefully."""
+"""What the commands need to run: the claims database (ready, or a clear error), the console
+progress and a flow run that stops gracefully (Prefect's defaults for the runs this program
+starts are ``rma.entrypoints.prefect_env``'s)."""
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -16,17 +16,6 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
 
     from rma.domain.vocabulary.results import Batches
-
-
-def prefect_defaults() -> None:
-    """Quiet, robust Prefect defaults for command-line runs (the user's settings win)."""
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    # the console shows our one-line results; Prefect's tracebacks go to its API and UI
-    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    # our own loggers (rma.security: code guessing) go to the flow run's logs as well
-    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "rma")
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
 
 def ready_engine() -> sa.Engine:

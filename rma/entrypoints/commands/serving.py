@@ -6,7 +6,8 @@ import argparse
 from contextlib import suppress
 
 from rma.entrypoints.commands.output import EXIT_FAILED, EXIT_OK
-from rma.entrypoints.commands.runtime import prefect_defaults, ready_engine
+from rma.entrypoints.commands.runtime import ready_engine
+from rma.entrypoints.prefect_env import prefect_defaults
 from rma.errors import ConfigError
 
 

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from alembic import context
 
+from rma.adapters.db.column_types import ISODate, UTCDateTime
 from rma.adapters.db.engine import make_engine
-from rma.adapters.db.tables import ISODate, UTCDateTime, metadata
+from rma.adapters.db.tables import metadata
 
 config = context.config
 target_metadata = metadata

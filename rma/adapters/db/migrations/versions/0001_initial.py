@@ -1,6 +1,6 @@
 """initial schema: accounts, RMA codes, batches, claims, SN lines, issues, code attempts.
 
-The project types ``UTCDateTime`` / ``ISODate`` of rma/adapters/db/tables.py are plain
+The project types ``UTCDateTime`` / ``ISODate`` (rma/adapters/db/column_types.py) are plain
 ``DateTime(timezone=True)`` / ``Date`` in the database; the partial unique index
 ``uq_claim_lines_open_serial`` is what forbids two open claims on one SN.
 
@@ -23,7 +23,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    """Create the first schema: a statement per table and index, hence its length.
 
+    Kept whole rather than split into helpers: a migration is a frozen record of what every
+    database upgraded through this revision received, so its body does not change once
+    released.
+    """
     op.create_table(
         "accounts",
         sa.Column("account_id", sa.String(length=64), nullable=False),
