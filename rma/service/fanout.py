@@ -19,7 +19,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from rma.adapters.db.batches import batch_details, batches_by_sha
-from rma.adapters.inbox import WaitingFile
+from rma.adapters.inbox.folders import WaitingFile
 from rma.adapters.names import bounded_name
 from rma.adapters.reports import REPORT_SUFFIXES, report_stem
 from rma.domain.vocabulary.reasons import Reason
