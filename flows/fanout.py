@@ -25,7 +25,7 @@ from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
 from prefect.runtime import flow_run as current_run
 
-from rma.adapters.inbox import WaitingFile
+from rma.adapters.inbox.folders import WaitingFile
 from rma.config import Settings
 from rma.domain.vocabulary.results import BatchResult
 from rma.errors import ConfigError

@@ -14,6 +14,7 @@ keeping whole what tells names apart (the hash, the extension); the room left be
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import unicodedata
 from pathlib import Path
@@ -25,6 +26,10 @@ MAX_NAME_BYTES = 200
 #: ``free_name``'s ``.2`` ... ``.9999``: numbered names may take this much more
 _COUNTER_BYTES = len(".9999")
 _MAX_NUMBERED = 10_000
+#: characters of a name taken from a submitter (an attachment's, an upload's)
+MAX_FILENAME = 120
+_WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
+                     *(f"lpt{i}" for i in range(1, 10))}
 
 
 def name_bytes(text: str) -> int:
@@ -96,3 +101,31 @@ def temporary_beside(target: Path) -> Path:
             continue
         return path
     raise FileExistsError(f"no free temporary name beside {target}")
+
+
+def safe_filename(name: str, n: int, fallback: str = "attachment") -> str:
+    """A submitter's file name (an attachment's, an upload's) made a basename only: no
+    directories, ``..``, control characters or leading dots; ``<fallback>-<n>`` when nothing
+    of it is left."""
+    name = unicodedata.normalize("NFC", str(name)).replace("\\", "/").split("/")[-1]
+    kept = []
+    for ch in name:
+        if unicodedata.category(ch).startswith("C"):
+            continue
+        if (ch.isascii() and (ch.isalnum() or ch in "._ -")) or (not ch.isascii()
+                                                                and ch.isalpha()):
+            kept.append(ch)
+        else:
+            kept.append("_")
+    clean = "".join(kept).strip(" .")
+    clean = re.sub(r"_{2,}", "_", clean)
+    if not clean.strip("_"):
+        return f"{fallback}-{n}"
+    stem, dot, ext = clean.rpartition(".")
+    if not dot or len(ext) > 16:
+        stem, ext = clean, ""
+    if stem.lower() in _WINDOWS_RESERVED:
+        stem = "_" + stem
+    suffix = f".{ext}" if ext else ""
+    # at most MAX_FILENAME characters to read, and MAX_NAME_BYTES on disk (above)
+    return bounded_name(stem[: MAX_FILENAME - len(suffix)].rstrip(" ."), suffix)

@@ -69,6 +69,44 @@ class DbPool:
         "TCP keepalive: a silent peer is found dead after this + 3 × 10 s")
 
 
+#: where sign-in links point when RMA_PORTAL_URL is unset (`rma web`'s own default address)
+DEFAULT_PORTAL_URL = "http://127.0.0.1:8000"
+
+
+@dataclass(frozen=True)
+class Portal:
+    """The portal and the HTTP API (SPEC §9): its address, how long sign-ins last, and the
+    rate limits, counted in the claims database so that they hold across worker processes."""
+
+    url: str | None = d.setting(
+        "RMA_PORTAL_URL", None, d.stripped, d.PORTAL,
+        "the portal's public address: sign-in links, and the review links in replies and "
+        "drop-folder reports (unset: no review links)",
+        f"unset (sign-in links: `{DEFAULT_PORTAL_URL}`)")
+    session_hours: int = d.setting(
+        "RMA_SESSION_HOURS", 12, d.positive, d.PORTAL, "a portal sign-in lasts this long")
+    signin_link_minutes: int = d.setting(
+        "RMA_SIGNIN_LINK_MINUTES", 30, d.positive, d.PORTAL,
+        "a sign-in link asked for on the sign-in page works once within this time")
+    invite_link_hours: int = d.setting(
+        "RMA_INVITE_LINK_HOURS", 72, d.positive, d.PORTAL,
+        "the sign-in link `rma users add` prints and mails works once within this time")
+    signin_rate: d.Rate = d.setting(
+        "RMA_RATE_SIGNIN", d.Rate(10, 900), d.rate, d.PORTAL,
+        "sign-in links asked for, per address and per client address (`COUNT/PERIOD`)")
+    code_lookup_rate: d.Rate = d.setting(
+        "RMA_RATE_CODE_LOOKUPS", d.Rate(30, 3600), d.rate, d.PORTAL,
+        "RMA code look-ups per account (`GET /api/v1/codes/…`, the claim form)")
+    upload_rate: d.Rate = d.setting(
+        "RMA_RATE_UPLOADS", d.Rate(60, 3600), d.rate, d.PORTAL,
+        "batches and claims sent per account, checks included")
+
+    @property
+    def link_base(self) -> str:
+        """The address links are made from (no trailing slash)."""
+        return (self.url or DEFAULT_PORTAL_URL).rstrip("/")
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = d.setting(
@@ -101,6 +139,10 @@ class Settings:
         "RMA_OUTBOX", None, d.path, d.FOLDERS, "e-mail replies waiting to be sent", BESIDE)
     returns: Path | None = d.setting(
         "RMA_RETURNS", None, d.path, d.FOLDERS, "what is synced back to each account", BESIDE)
+    uploads: Path | None = d.setting(
+        "RMA_UPLOADS", None, d.path, d.FOLDERS,
+        "files sent through the portal and the API until they are posted (checked ones stay "
+        "here to be submitted)", BESIDE)
     limits: Limits = nested(Limits)
     smtp_url: str | None = d.setting(
         "RMA_SMTP_URL", None, d.text, d.MAIL,
@@ -110,7 +152,8 @@ class Settings:
     max_attachment_bytes: int = d.setting(
         "RMA_MAX_ATTACHMENT_BYTES", 25 * MiB, d.whole, d.FILES, "an e-mail attachment")
     max_body_bytes: int = d.setting(
-        "RMA_MAX_BODY_BYTES", 2 * MiB, d.positive, d.FILES, "the text body of an e-mail (the form)")
+        "RMA_MAX_BODY_BYTES", 2 * MiB, d.positive, d.FILES,
+        "the text body of an e-mail (the form), and a claim sent to the API as JSON")
     redelivery_days: int = d.setting(
         "RMA_REDELIVERY_DAYS", 7, d.non_negative, d.FILES,
         "days within which an e-mail with an answered one's content is a re-delivery, not "
@@ -139,6 +182,7 @@ class Settings:
         "RMA_FANOUT_TIMEOUT_SECONDS", 6 * 3600, d.positive, d.RUNS,
         "how long the nightly run waits for its groups")
     db_pool: DbPool = nested(DbPool)
+    portal: Portal = nested(Portal)
     # chunked by default only with a Dask cluster to spread the chunks over: on one machine
     # they share one interpreter lock, and the extra pass over the file costs time and memory
     chunk_rows: int = d.setting(
@@ -152,8 +196,8 @@ class Settings:
         "progress of `ingest`, `run-inbox` (`auto`: a bar on a terminal; never with `--json`)")
 
     def beside_inbox(self, name: str, inbox: Path | None = None) -> Path:
-        """archive/, quarantine/, reports/, outbox/, returns/ sit beside the inbox unless
-        configured."""
+        """archive/, quarantine/, reports/, outbox/, returns/, uploads/ sit beside the inbox
+        unless configured."""
         configured = getattr(self, name)
         if configured is not None:
             return Path(configured)

@@ -5,6 +5,7 @@ and docs/configuration.md."""
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -29,11 +30,13 @@ MAIL = Section("E-mail: SMTP and sender", True)
 SCHEDULE = Section("Schedule and time zone", True)
 CLAIMS = Section("Eligibility, lock-out and code validity", True)
 SHAPE = Section("The deployment's shape", True)
+PORTAL = Section("Portal and API (`rma web`)", True)
 FILES = Section("Limits of untrusted files and mail", False)
 RUNS = Section("Runs and task groups", False)
 POOL = Section("Database connection pool (PostgreSQL; SQLite ignores it)", False)
 CONSOLE = Section("Console", False)
-SECTIONS = (DATABASE, FOLDERS, MAIL, SCHEDULE, CLAIMS, SHAPE, FILES, RUNS, POOL, CONSOLE)
+SECTIONS = (DATABASE, FOLDERS, MAIL, SCHEDULE, CLAIMS, SHAPE, PORTAL, FILES, RUNS, POOL,
+            CONSOLE)
 
 
 @dataclass(frozen=True)
@@ -118,3 +121,30 @@ def iana_zone(name: str, raw: str) -> str:
         raise ConfigError(f"{name} must be an IANA time zone such as Europe/Berlin, "
                           f"got {zone!r}") from exc
     return zone
+
+
+@dataclass(frozen=True)
+class Rate:
+    """At most ``count`` in a fixed window of ``seconds`` (a rate limit)."""
+
+    count: int
+    seconds: int
+
+    def __str__(self) -> str:
+        for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+            if self.seconds % size == 0:
+                return f"{self.count}/{self.seconds // size}{unit}"
+        return f"{self.count}/{self.seconds}s"
+
+
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*([smhd])\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def rate(name: str, raw: str) -> Rate:
+    """``COUNT/PERIOD``, the period in s, m, h or d: ``10/15m`` is ten per quarter hour."""
+    match = _RATE.match(raw)
+    if match is None or int(match[1]) < 1 or int(match[2]) < 1:
+        raise ConfigError(f"{name} must be a count per period such as 10/15m or 60/1h "
+                          f"(at least 1 per at least 1 s), got {raw!r}")
+    return Rate(int(match[1]), int(match[2]) * _UNIT_SECONDS[match[3].lower()])

@@ -3,6 +3,13 @@
 Read, normalise and check the format outside any transaction; then, inside one posting
 transaction (serialised against every other posting), look up what the decision needs,
 decide, write the reports and post. Nothing is posted unless the whole batch commits.
+
+A check (``check=True``: ``rma ingest --check``, the API's ``check=true``, SPEC §9) is the same
+unit of work up to the posting: the whole decision against the database as it is, and the
+reports; then instead of posting it records the checked batch (``rma.adapters.db.checks``)
+and its code attempts. It allocates no claim id, redeems no code and leaves the content free
+to be posted (no ``DUPLICATE_BATCH`` for it later), while its ``CODE_INVALID`` attempts count
+towards the lock-out like any other (a check must not be a free code oracle).
 """
 
 from __future__ import annotations
@@ -35,13 +42,17 @@ from rma.domain.rules.decide import Decision, Reference, decide, lookups
 from rma.domain.rules.formatcheck import check_rows, format_issues
 from rma.domain.vocabulary.issues import concat_issues
 from rma.domain.vocabulary.reasons import Reason, Terms, is_warning
-from rma.domain.vocabulary.results import BatchResult
+from rma.domain.vocabulary.results import BatchResult, Status
 from rma.domain.vocabulary.sheet import SheetData
 from rma.errors import BatchError, ReportNotWritten
-from rma.service.posting import post_decision
+from rma.service.posting import post_decision, record_check
 
 #: code guessing and lock-outs (SPEC §4); Prefect picks it up as an extra logger
 security_log = logging.getLogger("rma.security")
+
+#: a check's reports go to ``<reports>/checks/<batch_id>/``: the content's own report names
+#: stay the posting's, and two checks of one content do not overwrite each other's
+CHECKS_FOLDER = "checks"
 
 
 @dataclass(frozen=True)
@@ -92,10 +103,11 @@ def _already_posted(sha: str, origin: Origin, engine: sa.Engine) -> BatchResult 
 
 def ingest_file(path: Path, origin: Origin, engine: sa.Engine, settings: Settings,
                 reports_dir: Path, now: dt.datetime | None = None,
-                listed: FileState | None = None) -> BatchResult:
-    """Process one claim file as one batch. Batch errors come back as a failed result;
-    database faults raise (the caller's retry policy decides). A drop-folder file comes with
-    its ``listed`` state: only that very file, unchanged, is read."""
+                listed: FileState | None = None, *, check: bool = False) -> BatchResult:
+    """Process one claim file as one batch (``check``: see the module docstring). Batch
+    errors come back as a failed result; database faults raise (the caller's retry policy
+    decides). A drop-folder file comes with its ``listed`` state: only that very file,
+    unchanged, is read."""
     now = now or dt.datetime.now(dt.UTC)
     early = screen_file(path, origin, engine, settings.limits, listed)
     if early is not None:
@@ -104,15 +116,16 @@ def ingest_file(path: Path, origin: Origin, engine: sa.Engine, settings: Setting
         sheet = read_batch(path, settings.limits, listed)
     except BatchError as exc:
         return BatchResult.failed(origin.source, exc.code, exc.message, origin.account_id)
-    return ingest_sheet(sheet, origin, engine, settings, reports_dir, now)
+    return ingest_sheet(sheet, origin, engine, settings, reports_dir, now, check=check)
 
 
 def ingest_payload(data: bytes, name: str, origin: Origin, engine: sa.Engine,
-                   settings: Settings, reports_dir: Path, now: dt.datetime | None = None
-                   ) -> BatchResult:
+                   settings: Settings, reports_dir: Path, now: dt.datetime | None = None,
+                   *, check: bool = False, kept_as: Path | None = None) -> BatchResult:
     """Process one claim file given as its bytes and its name (a mail attachment, an upload)
     as one batch, as ``ingest_file`` does a file on disk: nothing is written to read it.
-    Content posted before is a duplicate (unless it is too large to be read at all)."""
+    Content posted before is a duplicate (unless it is too large to be read at all).
+    ``kept_as``: where a checked upload is kept, recorded with the check."""
     now = now or dt.datetime.now(dt.UTC)
     if len(data) <= settings.limits.file_bytes:
         early = _already_posted(hashlib.sha256(data).hexdigest(), origin, engine)
@@ -122,26 +135,31 @@ def ingest_payload(data: bytes, name: str, origin: Origin, engine: sa.Engine,
         sheet = read_bytes(data, name, settings.limits)
     except BatchError as exc:
         return BatchResult.failed(origin.source, exc.code, exc.message, origin.account_id)
-    return ingest_sheet(sheet, origin, engine, settings, reports_dir, now)
+    return ingest_sheet(sheet, origin, engine, settings, reports_dir, now, check=check,
+                        kept_as=kept_as)
 
 
 def ingest_sheet(sheet: SheetData, origin: Origin, engine: sa.Engine, settings: Settings,
                  reports_dir: Path, now: dt.datetime | None = None,
-                 extra_issues: pd.DataFrame | None = None) -> BatchResult:
+                 extra_issues: pd.DataFrame | None = None, *, check: bool = False,
+                 kept_as: Path | None = None) -> BatchResult:
     """Decide and post one batch already read (a file's sheet or an e-mailed form).
     ``extra_issues`` are warnings found while reading it (e.g. ignored attachments)."""
     now = now or dt.datetime.now(dt.UTC)
     rows, issues = check_format(sheet, now.date())
     if extra_issues is not None:
         issues = concat_issues([issues, extra_issues])
-    return post_checked(sheet, rows, issues, origin, engine, settings, reports_dir, now)
+    return post_checked(sheet, rows, issues, origin, engine, settings, reports_dir, now,
+                        check=check, kept_as=kept_as)
 
 
 def post_checked(sheet: SheetData, rows: pd.DataFrame, format_issues: pd.DataFrame,
                  origin: Origin, engine: sa.Engine, settings: Settings, reports_dir: Path,
-                 now: dt.datetime) -> BatchResult:
+                 now: dt.datetime, *, check: bool = False, kept_as: Path | None = None
+                 ) -> BatchResult:
     """Steps 2–7, the reports and the posting of a batch whose format is checked: one
-    transaction. Database faults raise; a retry runs this again from the checked rows."""
+    transaction. Database faults raise; a retry runs this again from the checked rows.
+    With ``check`` the batch is recorded as checked instead of posted (module docstring)."""
     source, sha = origin.source, sheet.sha256
     policy = settings.policy(now)
     with posting_transaction(engine) as conn:
@@ -152,13 +170,19 @@ def post_checked(sheet: SheetData, rows: pd.DataFrame, format_issues: pd.DataFra
         ref = _reference(repo, rows, origin.account_id, now, settings.lockout_hours)
         decision = decide(rows, format_issues, origin.account_id, ref, policy)
         batch_id = new_batch_id()
-        claim_ids = repo.allocate_claim_ids(now.year, decision.claims_accepted)
+        claim_ids = [] if check else repo.allocate_claim_ids(now.year, decision.claims_accepted)
         report = _report_input(sheet, decision, claim_ids, batch_id, origin.account_id,
-                               policy.terms)
-        reports = _write_reports(report, reports_dir, report_stem(sheet.source.stem, sha)) \
+                               policy.terms, check)
+        folder = reports_dir / CHECKS_FOLDER / batch_id if check else reports_dir
+        reports = _write_reports(report, folder, report_stem(sheet.source.stem, sha)) \
             if len(decision.issues) else {}
-        post_decision(repo, decision, claim_ids, sheet, batch_id, source, origin.account_id,
-                      sha, now)
+        result = _result(source, origin, batch_id, decision, claim_ids, report, reports,
+                         "checked" if check else "posted")
+        if check:
+            record_check(repo, decision, result.to_json(), sha, now, kept_as)
+        else:
+            post_decision(repo, decision, claim_ids, sheet, batch_id, source,
+                          origin.account_id, sha, now, reports)
         # in the posting's transaction: no batch can be decided between the attempts that
         # reach the limit and the lock they set
         newly_locked = reaching_lockout(decision.attempts, ref.invalid_attempts,
@@ -166,7 +190,7 @@ def post_checked(sheet: SheetData, rows: pd.DataFrame, format_issues: pd.DataFra
         repo.lock_codes(newly_locked, now)
     for line in guessing_report(decision.attempts, source, newly_locked):
         security_log.warning(line)
-    return _result(source, origin, batch_id, decision, claim_ids, report, reports, sheet)
+    return result
 
 
 def _write_reports(report: ReportInput, reports_dir: Path, stem: str) -> dict[str, Path]:
@@ -206,7 +230,7 @@ def _reference(repo: ClaimsRepository, rows: pd.DataFrame, origin: str | None,
 
 
 def _report_input(sheet: SheetData, decision: Decision, claim_ids: list[str], batch_id: str,
-                  account_id: str | None, terms: Terms) -> ReportInput:
+                  account_id: str | None, terms: Terms, check: bool = False) -> ReportInput:
     refs = decision.rows["claim_ref"]
     # the reports name the claims of rejected rows and of rows with an issue; a claim
     # without a claim_ref is called "row N" (claim_label's default)
@@ -217,12 +241,14 @@ def _report_input(sheet: SheetData, decision: Decision, claim_ids: list[str], ba
         sheet=sheet, issues=decision.issues, rejected_rows=decision.rejected_rows,
         claim_of_row=dict(zip(refs.index.astype(int), refs.astype(str), strict=True)),
         claims_accepted=decision.claims_accepted, claims_rejected=decision.claims_rejected,
-        claim_ids=claim_ids, batch_id=batch_id, account_id=account_id, terms=terms)
+        claim_ids=claim_ids, account_id=account_id, terms=terms,
+        # the reports name the batch; a check's say on that line that nothing was posted
+        batch_id=f"{batch_id} (checked only: nothing was posted)" if check else batch_id)
 
 
 def _result(source: str, origin: Origin, batch_id: str, decision: Decision,
             claim_ids: list[str], report: ReportInput, reports: dict[str, Path],
-            sheet: SheetData) -> BatchResult:
+            status: Status) -> BatchResult:
     table = issue_table(report)
     warning_mask = decision.issues["code"].map(is_warning).astype(bool)
     rejections = [
@@ -238,7 +264,7 @@ def _result(source: str, origin: Origin, batch_id: str, decision: Decision,
             found["message"].tolist(), strict=True)
     ]
     return BatchResult(
-        source=source, status="posted", account_id=origin.account_id, batch_id=batch_id,
+        source=source, status=status, account_id=origin.account_id, batch_id=batch_id,
         claims_accepted=decision.claims_accepted, claims_rejected=decision.claims_rejected,
         claim_ids=claim_ids, rejections=rejections, warnings=warnings,
         reports={k: str(v) for k, v in reports.items()},

@@ -20,12 +20,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from rma.adapters.db.batches import batch_details, batches_by_sha
-from rma.adapters.inbox import WaitingFile
+from rma.adapters.inbox.folders import WaitingFile
 from rma.adapters.names import bounded_name
 from rma.adapters.reports import REPORT_SUFFIXES, report_stem
 from rma.domain.vocabulary.reasons import Reason
 from rma.domain.vocabulary.results import BatchResult
 from rma.service.batch import file_sha256
+from rma.service.lookup import posted_result
 
 #: children may write on another machine whose clock runs a little behind the parent's
 CLOCK_SKEW_SECONDS = 300
@@ -132,19 +133,11 @@ def settled_results(engine: sa.Engine, plan: Sequence[Dispatched],
 def _posted(d: Dispatched, batch: dict[str, Any], detail: tuple[list[str], list[dict[str, Any]]],
             reports_dir: Path) -> BatchResult:
     claim_ids, issues = detail
-    rejections = [{k: i[k] for k in ("sheet", "row", "claim_ref", "serial_number", "column",
-                                     "code", "message")}
-                  for i in issues if i["severity"] == "error"]
-    warnings = [{k: i[k] for k in ("row", "code", "column", "message")}
-                for i in issues if i["severity"] == "warning"]
     stem = report_stem(d.item.path.stem, d.sha256 or "")
     reports = {kind: str(reports_dir / f"{stem}{suffix}")
                for kind, suffix in REPORT_SUFFIXES.items()
                if (reports_dir / f"{stem}{suffix}").is_file()}
-    return BatchResult(source=d.source, status="posted", account_id=batch["account_id"],
-                       batch_id=batch["batch_id"], claims_accepted=batch["claims_accepted"],
-                       claims_rejected=batch["claims_rejected"], claim_ids=claim_ids,
-                       rejections=rejections, warnings=warnings, reports=reports)
+    return posted_result({**batch, "source": d.source}, claim_ids, issues, reports)
 
 
 def _duplicate(d: Dispatched, first: str) -> BatchResult:

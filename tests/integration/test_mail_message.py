@@ -10,7 +10,7 @@ import pytest
 from rma.adapters.mail.forms import form_sheet
 from rma.adapters.mail.htmltext import html_to_text
 from rma.adapters.mail.message import parse_message
-from rma.adapters.mail.parts import safe_filename
+from rma.adapters.names import safe_filename
 from rma.errors import BatchError
 from tests.mailfactory import (
     XLSX_TYPE,

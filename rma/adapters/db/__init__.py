@@ -5,7 +5,9 @@
     repository                 the decision's lookups and the posting's writes (one Connection)
     mail_records               the e-mails taken in: found again, recorded
     keys, bulk                 set-based lookups per key chunk; the one bulk insert path
-    batches, runs              posted batches read back (fan-out), inbox run records
+    batches, runs              posted batches read back (fan-out, API), inbox run records
+    checks                     checked batches (decided and reported, never posted)
+    identity                   portal users, sign-in links, sessions, API tokens, rate limits
     reference_accounts         the accounts reference file imported
     reference_codes            the RMA code file imported, a code issued, a lock-out lifted
     codes                      RMA codes and serial-number lists, pure (normalised, digested)
@@ -20,3 +22,7 @@ Each is imported from its own module; typical use::
         repo = ClaimsRepository(conn)                     # rma.adapters.db.repository
         ...
 """
+
+# their tables belong to the one schema (tables.metadata) wherever it is used: migrations and
+# their checks see them whichever module of the package was imported first
+from rma.adapters.db import checks, identity  # noqa: E402, F401

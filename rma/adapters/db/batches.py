@@ -38,3 +38,10 @@ def batch_details(engine: sa.Engine, batch_ids: Sequence[str]
                                     .order_by(batch_issues.c.id)):
                 issues[row.batch_id].append(dict(row._mapping))
     return {b: (claim_ids[b], issues[b]) for b in batch_ids}
+
+
+def find_batch(engine: sa.Engine, batch_id: str) -> dict[str, Any] | None:
+    """One posted batch's row (as a dict), or None."""
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(batches).where(batches.c.batch_id == batch_id)).first()
+    return None if row is None else dict(row._mapping)

@@ -244,8 +244,12 @@ class ClaimsRepository:
 
     # ------------------------------------------------------------------ listing
 
-    def list_claims(self, account_id: str | None = None) -> list[dict[str, Any]]:
-        """Claims as JSON-ready dicts (SPEC §7), in claim_id order; two queries, not N+1."""
+    def list_claims(self, account_id: str | None = None, *, serial_number: str | None = None,
+                    claim_ref: str | None = None, status: str | None = None
+                    ) -> list[dict[str, Any]]:
+        """Claims as JSON-ready dicts (SPEC §7), in claim_id order; two queries, not N+1.
+        Optionally only the claims with an SN line of ``serial_number``, of ``claim_ref`` or
+        of ``status`` (each compared as stored)."""
         claim_cols = ["claim_id", "account_id", "claim_ref", "status", "batch_id",
                       "submitted_at", "rma_code", *CLAIM_DATA_COLUMNS]
         stmt = sa.select(*[claims.c[c] for c in claim_cols]).order_by(claims.c.claim_id)
@@ -254,9 +258,18 @@ class ClaimsRepository:
             .join(claims, claims.c.claim_id == claim_lines.c.claim_id)
             .order_by(claim_lines.c.claim_id, claim_lines.c.sheet_row, claim_lines.c.id)
         )
+        conditions = []
         if account_id is not None:
-            stmt = stmt.where(claims.c.account_id == account_id)
-            lines = lines.where(claims.c.account_id == account_id)
+            conditions.append(claims.c.account_id == account_id)
+        if claim_ref is not None:
+            conditions.append(claims.c.claim_ref == claim_ref)
+        if status is not None:
+            conditions.append(claims.c.status == status)
+        if serial_number is not None:
+            conditions.append(claims.c.claim_id.in_(
+                sa.select(claim_lines.c.claim_id)
+                .where(claim_lines.c.serial_number == serial_number)))
+        stmt, lines = stmt.where(*conditions), lines.where(*conditions)
         serials: dict[str, list[str]] = {}
         for claim_id, serial in self.conn.execute(lines):
             serials.setdefault(claim_id, []).append(serial)

@@ -95,6 +95,9 @@ batches = sa.Table(
     sa.Column("claims_accepted", sa.Integer, nullable=False, server_default="0"),
     sa.Column("claims_rejected", sa.Integer, nullable=False, server_default="0"),
     sa.Column("status", sa.String(SHORT), nullable=False, server_default="posted"),
+    #: where its rejection reports were written (JSON: {"xlsx": path, "csv": path}); NULL for
+    #: a batch with none, and for batches posted before revision 0009
+    sa.Column("reports", sa.Text, nullable=True),
 )
 
 #: Canonical columns stored on the claim itself (SN lines, account, ref and code are apart).

@@ -29,8 +29,8 @@ from rma.adapters.mail.parts import (
     part_bytes,
     part_filename,
     part_text,
-    safe_filename,
 )
+from rma.adapters.names import safe_filename
 
 _MAX_DEPTH = 20
 _BOUNDARY_LINE = re.compile(r"^--([^\s]{1,200}?)\s*$", re.MULTILINE)

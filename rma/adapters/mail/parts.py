@@ -7,23 +7,17 @@ Untrusted input, read defensively:
   HTML part is converted to text (``rma.adapters.mail.htmltext``).
 * A badly encoded payload is decoded as far as it goes; a broken forwarded message is kept
   as far as it can be written back.
-* File names are made safe: a basename, never a path, bounded in length.
+* File names are made safe (``rma.adapters.names.safe_filename``): a basename, never a
+  path, bounded in length.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 from email import policy
 from email.message import Message
 
 from rma.adapters.mail.htmltext import html_to_text
-from rma.adapters.names import bounded_name
-
-MAX_FILENAME = 120
-_WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
-                     *(f"lpt{i}" for i in range(1, 10))}
 
 
 @dataclass(frozen=True)
@@ -83,29 +77,3 @@ def part_filename(part: Message) -> str:
         return (part.get_filename() or "").strip()
     except Exception:  # an unparsable parameter is no name
         return ""
-
-
-def safe_filename(name: str, n: int) -> str:
-    """A basename only: no directories, ``..``, control characters or leading dots."""
-    name = unicodedata.normalize("NFC", str(name)).replace("\\", "/").split("/")[-1]
-    kept = []
-    for ch in name:
-        if unicodedata.category(ch).startswith("C"):
-            continue
-        if (ch.isascii() and (ch.isalnum() or ch in "._ -")) or (not ch.isascii()
-                                                                and ch.isalpha()):
-            kept.append(ch)
-        else:
-            kept.append("_")
-    clean = "".join(kept).strip(" .")
-    clean = re.sub(r"_{2,}", "_", clean)
-    if not clean.strip("_"):
-        return f"attachment-{n}"
-    stem, dot, ext = clean.rpartition(".")
-    if not dot or len(ext) > 16:
-        stem, ext = clean, ""
-    if stem.lower() in _WINDOWS_RESERVED:
-        stem = "_" + stem
-    suffix = f".{ext}" if ext else ""
-    # at most MAX_FILENAME characters to read, and MAX_NAME_BYTES on disk (rma.adapters.names)
-    return bounded_name(stem[: MAX_FILENAME - len(suffix)].rstrip(" ."), suffix)

@@ -5,6 +5,7 @@
     read_bytes(data, name, limits)   the same file given as bytes with its name (a mail
                                      attachment, an upload): the same limits and errors
     unreadable(name, exc)            the UNREADABLE_FILE error of a file that cannot be read
+    screen_name_and_size(name, n)    what read_bytes refuses before reading (format, size)
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from rma.domain.vocabulary.reasons import Reason
 from rma.domain.vocabulary.sheet import SheetData
 from rma.errors import BatchError
 
-__all__ = ["ACCEPTED_FORMATS", "DEFAULT_LIMITS", "read_batch", "read_bytes", "unreadable"]
+__all__ = ["ACCEPTED_FORMATS", "DEFAULT_LIMITS", "read_batch", "read_bytes",
+           "screen_name_and_size", "unreadable"]
 
 #: Accepted extensions (case-insensitive) and the file_format each one gives.
 ACCEPTED_FORMATS: dict[str, str] = {".xlsx": "xlsx", ".xlsm": "xlsm", ".csv": "csv"}
@@ -52,6 +54,14 @@ def read_bytes(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS) -> Sheet
     file_format = _format_of(path, shown)
     caps.check_file_size(shown, len(data), limits)
     return _read(data, path, file_format, limits, shown)
+
+
+def screen_name_and_size(name: str, size: int, limits: Limits = DEFAULT_LIMITS) -> None:
+    """What ``read_bytes`` would refuse before reading a byte: a format it does not take
+    (UNSUPPORTED_FORMAT) or more bytes than allowed (TOO_LARGE); BatchError as it raises."""
+    path = Path(name)
+    _format_of(path, display_name(path))
+    caps.check_file_size(display_name(path), size, limits)
 
 
 def _format_of(path: Path, name: str) -> str:

@@ -8,7 +8,8 @@ from typing import Any, Literal, overload
 
 from rma.domain.vocabulary.printable import shown
 
-Status = Literal["posted", "duplicate", "failed"]
+#: ``checked``: decided and reported, nothing posted (``rma ingest --check``, SPEC §9)
+Status = Literal["posted", "checked", "duplicate", "failed"]
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,9 @@ class BatchResult:
             return f"{self.source}{who}: FAILED {self.error['code']}: {self.error['message']}"
         if self.status == "duplicate":
             return f"{self.source}{who}: duplicate — {self.error['message'] if self.error else ''}"
-        text = (f"{self.source}{who}: {self.claims_accepted} accepted, "
+        checked = self.status == "checked"
+        text = (f"{self.source}{who}: {'checked, nothing posted: ' if checked else ''}"
+                f"{self.claims_accepted} {'would be ' if checked else ''}accepted, "
                 f"{self.claims_rejected} rejected")
         reasons = main_reasons(self.rejections) if self.claims_rejected else ""
         if reasons:

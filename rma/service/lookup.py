@@ -1,0 +1,85 @@
+"""What an account may read back (SPEC §9): its batches (posted or checked) as the batch
+object of SPEC §7, their reports, its claims. Another account's batch, report or claim is
+None here, exactly as one that does not exist: the caller answers both with the same 404."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from rma.adapters.db.batches import batch_details, find_batch
+from rma.adapters.db.checks import find_check
+from rma.adapters.db.repository import ClaimsRepository
+from rma.adapters.reports import REPORT_SUFFIXES
+from rma.domain.vocabulary.results import BatchResult
+
+REJECTION_FIELDS = ("sheet", "row", "claim_ref", "serial_number", "column", "code", "message")
+WARNING_FIELDS = ("row", "code", "column", "message")
+
+
+def issue_lists(issues: Sequence[dict[str, Any]]
+                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A posted batch's stored issue rows as the batch object's rejections and warnings."""
+    rejections = [{k: i[k] for k in REJECTION_FIELDS} for i in issues
+                  if i["severity"] == "error"]
+    warnings = [{k: i[k] for k in WARNING_FIELDS} for i in issues if i["severity"] == "warning"]
+    return rejections, warnings
+
+
+def posted_result(batch: dict[str, Any], claim_ids: list[str],
+                  issues: Sequence[dict[str, Any]], reports: dict[str, str]) -> BatchResult:
+    """A posted batch read back from the claims database."""
+    rejections, warnings = issue_lists(issues)
+    return BatchResult(source=batch["source"], status="posted", account_id=batch["account_id"],
+                       batch_id=batch["batch_id"], claims_accepted=batch["claims_accepted"],
+                       claims_rejected=batch["claims_rejected"], claim_ids=claim_ids,
+                       rejections=rejections, warnings=warnings, reports=reports)
+
+
+def batch_document(engine: sa.Engine, batch_id: str, account_id: str) -> dict[str, Any] | None:
+    """The account's batch as its batch object: a posted one from the claims database, a
+    checked one as it was answered. None when there is none of the account's by that id."""
+    batch = find_batch(engine, batch_id)
+    if batch is not None:
+        if batch["account_id"] != account_id:
+            return None
+        claim_ids, issues = batch_details(engine, [batch_id])[batch_id]
+        return posted_result(batch, claim_ids, issues, _stored_reports(batch)).to_json()
+    with engine.connect() as conn:
+        check = find_check(conn, batch_id)
+    if check is None or check["account_id"] != account_id:
+        return None
+    document: dict[str, Any] = check["document"]
+    return document
+
+
+def _stored_reports(batch: dict[str, Any]) -> dict[str, str]:
+    """The reports recorded with a posted batch that are still where they were written."""
+    stored = json.loads(batch["reports"]) if batch.get("reports") else {}
+    return {kind: path for kind, path in stored.items() if Path(path).is_file()}
+
+
+def batch_report(engine: sa.Engine, batch_id: str, account_id: str, kind: str) -> Path | None:
+    """The path of the account's batch's ``rejections.<kind>`` (``xlsx``, ``csv``), or None
+    (no such batch of the account, no report: it had no rejection or warning)."""
+    if kind not in REPORT_SUFFIXES:
+        return None
+    document = batch_document(engine, batch_id, account_id)
+    path = (document or {}).get("reports", {}).get(kind)
+    return Path(path) if path and Path(path).is_file() else None
+
+
+def account_claims(engine: sa.Engine, account_id: str, serial_number: str | None = None,
+                   claim_ref: str | None = None, status: str | None = None
+                   ) -> list[dict[str, Any]]:
+    """The account's claims as ``rma claims list --json`` gives them, optionally only those
+    with this SN (any case), this claim_ref (as the account wrote it) or this status."""
+    with engine.connect() as conn:
+        return ClaimsRepository(conn).list_claims(
+            account_id, serial_number=serial_number.strip().upper() if serial_number else None,
+            claim_ref=claim_ref.strip() if claim_ref else None,
+            status=status.strip() if status else None)
