@@ -84,7 +84,7 @@ def _submit(groups: list[list[int]], pool: Any, paths: list[str], accounts: list
             futures[ingest_batch.submit(paths[n], accounts[n], sources[n], url,
                                         reports, settings, states[n])] = group
             continue
-        parameters = {"paths": [paths[n] for n in group],
+        parameters: dict[str, Any] = {"paths": [paths[n] for n in group],
                       "accounts": [accounts[n] for n in group],
                       "sources": [sources[n] for n in group], "count": len(group),
                       "database_url": url, "reports_dir": reports, "settings": settings,

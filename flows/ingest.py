@@ -20,7 +20,7 @@ from flows.engines import engine_for
 from flows.fanout import fan_out
 from flows.files import ingest_and_settle, ingest_files, refuse_entries
 from flows.mail import run_mail
-from flows.runners import FilePoolTaskRunner
+from flows.runners import file_pool
 from rma.adapters.db.runs import finish_run, start_run
 from rma.adapters.inbox import folders, maildir
 from rma.adapters.inbox.folders import Refused, WaitingFile
@@ -40,7 +40,7 @@ def ingest_one(path: str, account_id: str | None = None, database_url: str | Non
     return ingest_many([path], [account_id], database_url, reports_dir)[0]
 
 
-@flow(name="ingest-files", log_prints=False, task_runner=FilePoolTaskRunner())
+@flow(name="ingest-files", log_prints=False, task_runner=file_pool())
 def ingest_many(paths: list[str], accounts: list[str | None], database_url: str | None = None,
                 reports_dir: str | None = None, inbox: str | None = None
                 ) -> Batches:
@@ -66,7 +66,7 @@ def ingest_many(paths: list[str], accounts: list[str | None], database_url: str 
     return Batches(r.to_json() for r in results)
 
 
-@flow(name="run-inbox", log_prints=False, task_runner=FilePoolTaskRunner())
+@flow(name="run-inbox", log_prints=False, task_runner=file_pool())
 def run_inbox(inbox: str | None = None, database_url: str | None = None) -> Batches:
     """The nightly job: every file waiting in the per-account drop folders, a batch each,
     then the mail. One run per inbox at a time (``rma.adapters.runlock``); each run is recorded."""

@@ -13,9 +13,9 @@ and turns whatever stops a command into its exit status and one line."""
 
 from __future__ import annotations
 
+import argparse
 import sys
-from collections.abc import Sequence
-from functools import partial
+from collections.abc import Callable, Sequence
 
 from rma.entrypoints import portal_cli
 from rma.entrypoints.commands.admin import cmd_accounts, cmd_codes, cmd_db, cmd_template
@@ -27,12 +27,19 @@ from rma.entrypoints.commands.serving import cmd_serve
 from rma.entrypoints.commands.views import cmd_claims, cmd_status
 from rma.errors import ConfigError, RmaError
 
-COMMANDS = {
+Command = Callable[[argparse.Namespace], int]
+
+
+def _with_engine(command: portal_cli.PortalCommand) -> Command:
+    """A portal command given the CLI's way of opening the claims database."""
+    return lambda args: command(args, ready_engine)
+
+
+COMMANDS: dict[str, Command] = {
     "ingest": cmd_ingest, "run-inbox": cmd_run_inbox, "db": cmd_db,
     "accounts": cmd_accounts, "codes": cmd_codes, "claims": cmd_claims,
     "template": cmd_template, "status": cmd_status, "serve": cmd_serve, "demo": cmd_demo,
-    **{name: partial(command, engine=ready_engine)
-       for name, command in portal_cli.COMMANDS.items()},
+    **{name: _with_engine(command) for name, command in portal_cli.COMMANDS.items()},
 }
 
 

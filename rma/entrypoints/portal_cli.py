@@ -102,5 +102,7 @@ def cmd_web(args: argparse.Namespace, engine: EngineFactory) -> int:
     return 0
 
 
-COMMANDS: dict[str, Callable[[argparse.Namespace, EngineFactory], int]] = {
+PortalCommand = Callable[[argparse.Namespace, EngineFactory], int]
+
+COMMANDS: dict[str, PortalCommand] = {
     "users": cmd_users, "tokens": cmd_tokens, "web": cmd_web}

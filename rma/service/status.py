@@ -44,7 +44,8 @@ def gather(engine: sa.Engine, inbox: Path, quarantine_root: Path, limit: int = 1
         for key in ("started_at", "finished_at"):
             run[key] = run[key].isoformat() if run[key] else None
     found = folders.scan(inbox, settle_seconds)
-    waiting = sorted([*found.ready, *found.unsettled], key=lambda w: w.path)
+    waiting: list[folders.WaitingFile | folders.Unsettled] = sorted(
+        [*found.ready, *found.unsettled], key=lambda w: w.path)
     return {
         "runs": runs,
         "waiting": {"files": [w.source for w in waiting],

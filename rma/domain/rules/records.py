@@ -4,7 +4,6 @@ is posted as its record; step 6 checks every row as the claim it belongs to."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from rma.domain.vocabulary.columns import CANONICAL, LINE_COLUMNS
@@ -37,7 +36,7 @@ def _none_for_missing(frame: pd.DataFrame, all_object: bool = True) -> pd.DataFr
         if values.dtype != object:
             if not all_object:
                 continue
-        elif not np.not_equal(values.to_numpy()[values.isna().to_numpy()], None).any():
+        elif all(v is None for v in values.to_numpy()[values.isna().to_numpy()]):
             continue
         values = values.astype(object)
         changed[column] = values.where(values.notna(), None)

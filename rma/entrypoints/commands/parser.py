@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 from rma.domain.vocabulary.columns import LABELS, PREFILL_FIELDS
 from rma.entrypoints import portal_cli
@@ -26,7 +27,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse that hands a usage error to ``main`` instead of exiting, so that ``--json``
     still gets its document; ``main`` prints the error as argparse would."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise UsageError(self, message)
 
 
