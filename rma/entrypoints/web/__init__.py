@@ -6,6 +6,7 @@
     auth       who a request acts for (an API token's account)
     errors     every error as {"error": {"code", "message"}}
     security   security headers on every response, request body limits
+    pages      the portal's pages (sign-in, upload and review; Jinja2 templates)
     docs       the OpenAPI documentation at /api/docs (no CDN, no inline script)
 
 The pages (sign-in, upload and review, claims, staff) go beside ``api`` as routers of their

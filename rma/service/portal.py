@@ -1,0 +1,145 @@
+"""What the portal's pages show beyond the API's batch object (SPEC §9): the account's name,
+a batch's review (its rejected rows as sent, every bad cell with its messages) and the checked
+upload a "submit" posts. Another account's batch is None here, exactly as one that does not
+exist (``rma.service.lookup``): the page answers both with the same 404."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from rma.adapters.db import identity as store
+from rma.adapters.db.checks import find_check
+from rma.adapters.readers import read_bytes
+from rma.config import Settings
+from rma.domain.vocabulary.sheet import SheetData
+from rma.errors import BatchError
+from rma.service.lookup import batch_document
+from rma.service.uploads import upload_name
+
+
+def account_name(engine: sa.Engine, account_id: str) -> str:
+    """The account's name as the reference lists give it (its id when it has none)."""
+    with engine.connect() as conn:
+        info = store.account_info(conn, account_id)
+    return info[0] if info and info[0] else account_id
+
+
+@dataclass(frozen=True)
+class ReviewCell:
+    header: str
+    value: str
+    messages: list[str]
+
+    @property
+    def bad(self) -> bool:
+        return bool(self.messages)
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    """A rejected row: its cells as sent (empty when the file is no longer at hand) and the
+    messages that name no cell of it (the row as a whole, or a column it does not have)."""
+
+    row: int | None
+    claim_ref: str
+    cells: list[ReviewCell]
+    messages: list[str]
+
+
+@dataclass(frozen=True)
+class Review:
+    document: dict[str, Any]
+    headers: list[str]
+    rows: list[ReviewRow]
+    #: rejections about the file rather than a row of it (no header row, too many rows …)
+    file_messages: list[str] = field(default_factory=list)
+    #: a checked upload still waiting in uploads/: it can be submitted without sending it again
+    submittable: bool = False
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _kept_file(engine: sa.Engine, batch_id: str, account_id: str) -> Path | None:
+    with engine.connect() as conn:
+        check = find_check(conn, batch_id)
+    if check is None or check["account_id"] != account_id or not check["file"]:
+        return None
+    path = Path(check["file"])
+    return path if path.is_file() else None
+
+
+def checked_upload(engine: sa.Engine, batch_id: str, account_id: str) -> tuple[Path, str] | None:
+    """The account's checked upload, where it is kept and the name it was sent as, while it
+    waits to be submitted; None otherwise (another account's, posted already, not a check)."""
+    kept = _kept_file(engine, batch_id, account_id)
+    document = batch_document(engine, batch_id, account_id)
+    if kept is None or document is None or document["status"] != "checked":
+        return None
+    return kept, upload_name(str(document["source"]).partition(":")[2])
+
+
+def _sheet(kept: Path | None, settings: Settings) -> SheetData | None:
+    if kept is None:
+        return None
+    try:
+        return read_bytes(kept.read_bytes(), kept.name, settings.limits)
+    except (BatchError, OSError):
+        return None
+
+
+def batch_review(engine: sa.Engine, settings: Settings, batch_id: str, account_id: str
+                 ) -> Review | None:
+    """The account's batch for its review page: the rejected rows as sent (for a checked
+    upload still kept) with each rejection under the cell it is about; None when there is
+    no such batch of the account."""
+    document = batch_document(engine, batch_id, account_id)
+    if document is None:
+        return None
+    kept = _kept_file(engine, batch_id, account_id)
+    sheet = _sheet(kept, settings)
+    by_row: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    file_messages: list[str] = []
+    for rejection in document.get("rejections", []):
+        row = rejection.get("row")
+        if row is None or (sheet is not None and row not in sheet.sent.index):
+            file_messages.append(str(rejection["message"]))
+        else:
+            by_row[int(row)].append(rejection)
+    headers = [str(h) for h in sheet.sent.columns] if sheet is not None else []
+    rows = [_review_row(row, rejections, sheet, headers)
+            for row, rejections in sorted(by_row.items())]
+    submittable = document["status"] == "checked" and kept is not None
+    return Review(document, headers, rows, file_messages, submittable)
+
+
+def _review_row(row: int, rejections: list[dict[str, Any]], sheet: SheetData | None,
+                headers: list[str]) -> ReviewRow:
+    messages_at: dict[str, list[str]] = defaultdict(list)
+    loose: list[str] = []
+    for rejection in rejections:
+        column = rejection.get("column") or ""
+        header = ""
+        if sheet is not None and column:
+            header = sheet.header_of(column) or (column if column in headers else "")
+        if header:
+            messages_at[header].append(str(rejection["message"]))
+        else:
+            loose.append(str(rejection["message"]))
+    cells = []
+    if sheet is not None:
+        values = sheet.sent.loc[row]
+        cells = [ReviewCell(h, _shown(values[h]), messages_at.get(h, [])) for h in headers]
+    claim_ref = next((str(r["claim_ref"]) for r in rejections if r.get("claim_ref")), "")
+    return ReviewRow(row, claim_ref, cells, loose)
