@@ -15,10 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pandas as pd
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
@@ -37,6 +39,8 @@ from rma.domain.vocabulary.sheet import SheetData
 from rma.errors import BatchError, ConfigError, LargeFileFailed
 from rma.service import progress
 from rma.service.batch import Origin, post_checked, screen_file
+
+T = TypeVar("T")
 
 
 @task(name="check-csv-chunk", cache_policy=NO_CACHE,
@@ -69,7 +73,7 @@ def post_batch(sheet: SheetData, rows: pd.DataFrame, issues: pd.DataFrame,
 @flow(name="ingest-large-file", log_prints=False)
 def ingest_large_file(path: str, account_id: str | None = None, source: str | None = None,
                       database_url: str | None = None, reports_dir: str | None = None,
-                      listed: FileState | None = None) -> quote[BatchResult]:
+                      listed: FileState | None = None) -> quote:
     """One very large file as one batch: read and checked in chunks, posted whole. The
     result is returned in ``quote`` so that Prefect does not walk its every claim id and
     rejection looking for futures (2.6 s for a 200k-row file); ``.unwrap()`` it."""
@@ -118,7 +122,7 @@ def _checked_chunks(path: Path, source: str, settings: Settings, today: dt.date,
     return sheet, _gather([check_rows_chunk.submit(f, today) for f in frames], source)
 
 
-def _gather(futures: list, source: str) -> list:
+def _gather(futures: list[PrefectFuture[T]], source: str) -> list[T]:
     """The chunk results in row order; a chunk task that failed fails the file (a bug: the
     chunk functions reject rows as data, they do not raise)."""
     progress.chunks(source, len(futures))
@@ -129,11 +133,11 @@ def _gather(futures: list, source: str) -> list:
     return results
 
 
-def task_runner_for(settings: Settings) -> TaskRunner:
+def task_runner_for(settings: Settings) -> TaskRunner[Any]:
     """A DaskTaskRunner on the cluster at RMA_DASK_ADDRESS, else a bounded thread pool."""
     if settings.dask_address:
         try:
-            from prefect_dask import DaskTaskRunner
+            from prefect_dask.task_runners import DaskTaskRunner
         except ImportError as exc:
             raise ConfigError("RMA_DASK_ADDRESS is set but prefect-dask is not installed; "
                               "pip install 'rma-intake[scale]'") from exc

@@ -25,7 +25,7 @@ from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
 from prefect.runtime import flow_run as current_run
 
-from rma.adapters.inbox import WaitingFile
+from rma.adapters.inbox.folders import WaitingFile
 from rma.config import Settings
 from rma.domain.vocabulary.results import BatchResult
 from rma.errors import ConfigError
@@ -77,7 +77,7 @@ def _check_deployment(name: str) -> None:
 def _start_child(name: str, group: Sequence[WaitingFile], root: Path, reports: str,
                  n: int) -> FlowRun:
     parent = current_run.id
-    return run_deployment(
+    started = run_deployment(
         name,
         parameters={"paths": [str(w.path) for w in group],
                     "accounts": [w.account_id for w in group],
@@ -87,6 +87,9 @@ def _start_child(name: str, group: Sequence[WaitingFile], root: Path, reports: s
         # a retried parent finds the runs it already started instead of starting more
         idempotency_key=f"{parent}:{n}:{group[0].path}" if parent else None,
     )
+    if not isinstance(started, FlowRun):  # called from sync code: never a coroutine here
+        raise TypeError(f"run_deployment returned {type(started).__name__}")
+    return started
 
 
 def wait_for_runs(ids: Sequence[UUID], timeout: float) -> dict[UUID, FlowRun]:
@@ -100,8 +103,8 @@ def wait_for_runs(ids: Sequence[UUID], timeout: float) -> dict[UUID, FlowRun]:
                 flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=list(ids))),
                 limit=len(ids))
             seen.update({run.id: run for run in runs})
-            done = all(seen.get(i) is not None and seen[i].state is not None
-                       and seen[i].state.is_final() for i in ids)
+            done = all((run := seen.get(i)) is not None and run.state is not None
+                       and run.state.is_final() for i in ids)
             if done or time.monotonic() >= deadline:
                 return seen
             time.sleep(POLL_SECONDS)

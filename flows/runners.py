@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+from typing import Any, cast
 
-from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
+from prefect.futures import PrefectFuture
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from rma.config import Settings, load_settings
 from rma.service import stopping
 
 
-class FilePoolTaskRunner(ThreadPoolTaskRunner):
+class FilePoolTaskRunner(ThreadPoolTaskRunner[Any]):
     """At most RMA_WORKERS tasks (a file, or a group of small files) at once in one flow run.
     Prefect's default thread pool is unbounded (``sys.maxsize``): a night of 500 files would
     open 500 threads and 500 database sessions. Prefect duplicates a flow's runner for every
@@ -57,3 +59,10 @@ def process_pool(processes: int) -> ProcessPoolTaskRunner:
     a run asked to stop tells them through ``rma.service.stopping``'s flag file)."""
     # the workers ignore SIGINT/SIGTERM: the parent stops the run (rma.service.stopping)
     return ProcessPoolTaskRunner(max_workers=processes, initializer=stopping.ignore_signals)
+
+
+def file_pool() -> TaskRunner[PrefectFuture[Any]]:
+    """A ``FilePoolTaskRunner`` as ``flow(task_runner=)`` is typed: Prefect declares it as a
+    runner of ``PrefectFuture`` while its own thread pool hands out the subclass
+    ``PrefectConcurrentFuture``, and the runner type is invariant in it."""
+    return cast("TaskRunner[PrefectFuture[Any]]", FilePoolTaskRunner())

@@ -7,6 +7,7 @@
     │   ├── DatabaseMissing     no database file at the SQLite path (only `db upgrade` makes it)
     │   └── DatabaseTooNew      migrated by a newer version of this program
     ├── DatabaseUnavailable     the database cannot be reached or opened
+    ├── FileChanged             a drop-folder file changed after it was listed (also an OSError)
     ├── LargeFileFailed         a file's chunked run failed after its own retries
     ├── PostingConflict         a concurrent posting took a code, an SN, a ref or the file first
     ├── ReportNotWritten        a rejection report could not be written (disk full, rights)
@@ -63,6 +64,10 @@ class DatabaseUnavailable(RmaError):
     """The claims database cannot be reached (server down, wrong host or port, refused)."""
 
     code = "DATABASE_UNAVAILABLE"
+
+
+class FileChanged(RmaError, OSError):
+    """A drop-folder file is no longer the one that was listed and read: it is not moved."""
 
 
 class ReportNotWritten(RmaError):

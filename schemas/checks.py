@@ -49,7 +49,7 @@ def _result(cells: pd.Series, ok: np.ndarray) -> pd.Series:
     return pd.Series(ok, index=cells.index, name=cells.name, dtype=bool)
 
 
-def _fast(kernel: Kernel, unique_index: bool = False):
+def _fast(kernel: Kernel, unique_index: bool = False) -> Callable[[Check], Check]:
     """Decorate a check (its pandas path) with ``kernel``, used when every cell is a
     ``str`` (and, if ``unique_index``, the index has no repeated row)."""
 
@@ -112,10 +112,13 @@ def serial_tokens(cells: pd.Series) -> pd.Series:
         return text[text != ""].astype(object)
     lists = text[several].str.split(SN_SPLIT, regex=True)
     order = np.concatenate([np.flatnonzero(~several),
-                            np.repeat(np.flatnonzero(several), lists.str.len().to_numpy())])
+                            # pandas-stubs type ``.str`` as text only; it also measures lists
+                            np.repeat(np.flatnonzero(several),
+                                      lists.str.len().to_numpy())])  # type: ignore[misc]
     tokens = pd.concat([text[~several].astype(object), lists.explode()])
     tokens = tokens.iloc[np.argsort(order, kind="stable")].astype(object)
-    return tokens[tokens.notna() & (tokens != "")]
+    kept: pd.Series = tokens[tokens.notna() & (tokens != "")]
+    return kept
 
 
 def _serials_valid(text: str) -> bool:

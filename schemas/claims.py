@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import sys
+from collections.abc import Callable
 from functools import cache
+from typing import Any
 
 import pandera.pandas as pa
 
@@ -44,11 +46,11 @@ def _absent_geopandas_fails_fast() -> None:
         sys.modules["geopandas"] = None  # type: ignore[assignment]
 
 
-def _check(fn, code: str) -> pa.Check:
+def _check(fn: Callable[..., Any], code: str) -> pa.Check:
     return pa.Check(fn, name=code, error=code)
 
 
-def _sent_check(fn, code: str) -> pa.Check:
+def _sent_check(fn: checks.Check, code: str) -> pa.Check:
     """A check of the cells that were sent: blank ones pass. ``checks.blanks_pass`` skips
     them itself (in the same pass over the column as the check) instead of pandera's
     ``ignore_na`` (which scans the column twice more)."""

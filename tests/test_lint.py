@@ -1,4 +1,5 @@
-"""The codebase stays ruff-clean and keeps its layers (both configured in pyproject.toml)."""
+"""The codebase stays ruff-clean, keeps its layers and type-checks (all configured in
+pyproject.toml)."""
 
 from __future__ import annotations
 
@@ -25,4 +26,13 @@ def test_imports_keep_the_layers():
     its own, the domain reads no settings and does no I/O."""
     result = subprocess.run([_tool("lint-imports"), "--no-cache"], capture_output=True,
                             text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_package_type_checks():
+    """mypy over rma, flows and schemas ([tool.mypy]): the domain, the schemas and the service
+    with the flags of --strict, the adapters, flows and entry points with their bodies
+    checked."""
+    result = subprocess.run([sys.executable, "-m", "mypy", "--no-error-summary"],
+                            capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr

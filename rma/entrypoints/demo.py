@@ -54,7 +54,7 @@ DISTRIBUTOR_HEADER = ["Claim ref", "SN", "Model", "Fault description", "Error co
                       "E-mail", "Address", "City", "Postcode", "Country", "Site address",
                       "Site city", "Site postcode", "Site country", "Notes", "Internal memo"]
 
-DISTRIBUTOR_ROWS = [
+DISTRIBUTOR_ROWS: list[list[str | int | dt.date]] = [
     ["SD-1001", "HX5K2311042", "HX-5000", "No AC output after storm, display dark", "",
      dt.date(2024, 3, 11), dt.date(2026, 10, 2), "Petra Lang", "Lang Elektro", "+49 30 4402231",
      "service@lang-elektro.example", "Karl-Marx-Allee 90", "Berlin", "10243", "Germany",
@@ -86,7 +86,7 @@ DISTRIBUTOR_ROWS = [
 
 def distributor_batch(path: Path) -> None:
     wb = Workbook()
-    ws = wb.active
+    ws = wb.worksheets[0]
     ws.title = "Claims"
     ws.append(["Solar Distribution GmbH — RMA claims November 2026"])
     ws.append(["Prepared by the service desk"])

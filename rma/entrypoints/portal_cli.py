@@ -13,11 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
-EngineFactory = Callable[[], sa.Engine]
+EngineFactory = Callable[[], "sa.Engine"]
 
 #: the ``--json`` document of a command that did nothing (the CLI adds its ``error``)
 EMPTY_DOCUMENTS: dict[str, dict[str, Any]] = {"users": {"user": None},
@@ -101,5 +102,7 @@ def cmd_web(args: argparse.Namespace, engine: EngineFactory) -> int:
     return 0
 
 
-COMMANDS: dict[str, Callable[[argparse.Namespace, EngineFactory], int]] = {
+PortalCommand = Callable[[argparse.Namespace, EngineFactory], int]
+
+COMMANDS: dict[str, PortalCommand] = {
     "users": cmd_users, "tokens": cmd_tokens, "web": cmd_web}

@@ -256,9 +256,12 @@ def _result(source: str, origin: Origin, batch_id: str, decision: Decision,
                                   "code", "message")}
         for line in table if not is_warning(line["code"])
     ]
+    found = decision.issues[warning_mask]
     warnings = [
-        {"row": int(w.row), "code": w.code, "column": w.column, "message": w.message}
-        for w in decision.issues[warning_mask].itertuples(index=False)
+        {"row": int(row), "code": code, "column": column, "message": message}
+        for row, code, column, message in zip(
+            found["row"].tolist(), found["code"].tolist(), found["column"].tolist(),
+            found["message"].tolist(), strict=True)
     ]
     return BatchResult(
         source=source, status=status, account_id=origin.account_id, batch_id=batch_id,

@@ -75,7 +75,8 @@ def look_up_code(engine: sa.Engine, settings: Settings, account_id: str, given: 
                                     source, newly_locked):
             security_log.warning(line)
         return CodeLookup(outcome, message=settings.terms.message(Reason(outcome)))
-    [row] = codes.to_dict("records")
+    [record] = codes.to_dict("records")
+    row = {str(key): value for key, value in record.items()}
     return CodeLookup(outcome, _code_document(row, outcome, settings),
                       settings.terms.message(Reason(outcome)) if outcome else "")
 

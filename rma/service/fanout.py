@@ -15,11 +15,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
 from rma.adapters.db.batches import batch_details, batches_by_sha
-from rma.adapters.inbox import WaitingFile
+from rma.adapters.inbox.folders import WaitingFile
 from rma.adapters.names import bounded_name
 from rma.adapters.reports import REPORT_SUFFIXES, report_stem
 from rma.domain.vocabulary.reasons import Reason
@@ -129,7 +130,7 @@ def settled_results(engine: sa.Engine, plan: Sequence[Dispatched],
     return results
 
 
-def _posted(d: Dispatched, batch: dict, detail: tuple[list[str], list[dict]],
+def _posted(d: Dispatched, batch: dict[str, Any], detail: tuple[list[str], list[dict[str, Any]]],
             reports_dir: Path) -> BatchResult:
     claim_ids, issues = detail
     stem = report_stem(d.item.path.stem, d.sha256 or "")

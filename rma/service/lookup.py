@@ -53,7 +53,8 @@ def batch_document(engine: sa.Engine, batch_id: str, account_id: str) -> dict[st
         check = find_check(conn, batch_id)
     if check is None or check["account_id"] != account_id:
         return None
-    return check["document"]
+    document: dict[str, Any] = check["document"]
+    return document
 
 
 def _stored_reports(batch: dict[str, Any]) -> dict[str, str]:

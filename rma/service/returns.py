@@ -21,7 +21,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from rma.adapters.db.repository import ClaimsRepository
-from rma.adapters.inbox import QUARANTINE_CODES
+from rma.adapters.inbox.moves import QUARANTINE_CODES
 from rma.adapters.mail.outbox import write_to_outbox
 from rma.adapters.mail.reply import build_drop_folder_mail
 from rma.adapters.mail.wording import batch_summary_text

@@ -1,8 +1,8 @@
 """What a run makes of its tasks: the policy the flows apply, written once here.
 
-The flows (``flows.ingest``) only submit tasks and collect what they return; which files
-share a task run, what a task that raised becomes, and what a message that yielded no batch
-counts as are decided here.
+The flows (``flows.files``, ``flows.mail``) only submit tasks and collect what they return;
+which files share a task run, what a task that raised becomes, and what a message that
+yielded no batch counts as are decided here.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from rma.adapters import inbox as drop
 from rma.adapters.db.runs import last_runs
+from rma.adapters.inbox import folders, maildir
 from rma.adapters.mail.outbox import refused_replies
 from rma.domain.vocabulary.printable import shown
 
@@ -43,17 +43,18 @@ def gather(engine: sa.Engine, inbox: Path, quarantine_root: Path, limit: int = 1
     for run in runs:
         for key in ("started_at", "finished_at"):
             run[key] = run[key].isoformat() if run[key] else None
-    found = drop.scan(inbox, settle_seconds)
-    waiting = sorted([*found.ready, *found.unsettled], key=lambda w: w.path)
+    found = folders.scan(inbox, settle_seconds)
+    waiting: list[folders.WaitingFile | folders.Unsettled] = sorted(
+        [*found.ready, *found.unsettled], key=lambda w: w.path)
     return {
         "runs": runs,
         "waiting": {"files": [w.source for w in waiting],
-                    "mail": [m.source for m in drop.waiting_mail(inbox)]},
+                    "mail": [m.source for m in maildir.waiting_mail(inbox)]},
         "not_settled": [{"path": u.source, "quiet_seconds": round(u.quiet_seconds),
                          "settle_seconds": settle_seconds} for u in found.unsettled],
         "quarantined": quarantined(quarantine_root),
         "refused": [{"path": r.source, "reason": r.reason, "action": r.action}
-                    for r in [*found.refused, *drop.refused_mail(inbox)]],
+                    for r in [*found.refused, *maildir.refused_mail(inbox)]],
         "outbox_refused": refused_replies(outbox) if outbox is not None else [],
     }
 

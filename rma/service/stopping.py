@@ -48,7 +48,7 @@ def requested() -> bool:
     if _requested.is_set():
         return True
     flag = os.environ.get(FLAG_ENV)
-    return bool(flag) and os.path.exists(flag)
+    return flag is not None and flag != "" and os.path.exists(flag)
 
 
 def signal_received() -> int | None:
@@ -144,21 +144,22 @@ def handling() -> Iterator[None]:
 def run_in_thread(function: Callable[..., T], *args: Any) -> T:
     """``function(*args)`` in a thread of its own while the main thread waits, so that the
     main thread's signal handlers run at once (see the module docstring)."""
-    outcome: dict[str, Any] = {}
+    values: list[T] = []
+    errors: list[BaseException] = []
 
     def target() -> None:
         try:
-            outcome["value"] = function(*args)
+            values.append(function(*args))
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread as is
-            outcome["error"] = exc
+            errors.append(exc)
 
     thread = threading.Thread(target=target, name="rma-run", daemon=True)
     thread.start()
     while thread.is_alive():
         thread.join(0.2)  # wakes for signal handlers
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
+    if errors:
+        raise errors[0]
+    return values[0]
 
 
 def ignore_signals() -> None:

@@ -24,7 +24,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from rma.adapters import inbox as drop
+from rma.adapters.inbox import moves
+from rma.adapters.inbox.folders import WaitingFile
 from rma.adapters.names import free_name, safe_filename, temporary_beside
 from rma.adapters.readers import screen_name_and_size
 from rma.adapters.readers.source import read_regular
@@ -111,9 +112,9 @@ def post_upload(kept: Path, name: str, account_id: str, engine: sa.Engine, setti
     result = ingest_payload(data, shown, Origin(account_id, f"{API_SOURCE}:{shown}"), engine,
                             settings, upload_reports(settings), now)
     try:
-        drop.settle(drop.WaitingFile(kept, account_id), result.status, result.error,
-                    settings.beside_inbox("archive"), settings.beside_inbox("quarantine"),
-                    now.date())
+        moves.settle(WaitingFile(kept, account_id), result.status, result.error,
+                     settings.beside_inbox("archive"), settings.beside_inbox("quarantine"),
+                     now.date())
     except OSError as exc:  # committed: the file stays in uploads/, where operations see it
         log.warning("%s could not be moved after its batch %s: %s", kept, result.batch_id, exc)
     return result

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 import flows.ingest as flows_module
-from flows import artifacts
+from flows import artifacts, files, tasks
 from tests.factories import valid_claim, write_csv
 
 pytestmark = pytest.mark.prefect
@@ -38,15 +38,15 @@ def test_a_database_fault_after_retries_fails_the_batch_and_leaves_the_file_wait
     inbox = tmp_path / "inbox"
     (inbox / "D-001").mkdir(parents=True)
     waiting = write_csv(inbox / "D-001" / "a.csv", [valid_claim()])
-    quick = flows_module.ingest_batch.with_options(retries=1, retry_delay_seconds=0)
-    monkeypatch.setattr(flows_module, "ingest_batch", quick)
+    quick = files.ingest_batch.with_options(retries=1, retry_delay_seconds=0)
+    monkeypatch.setattr(files, "ingest_batch", quick)
     calls = []
 
     def database_gone(*_args, **_kwargs):
         calls.append(1)
         raise sa.exc.OperationalError("SELECT 1", {}, Exception("the database went away"))
 
-    monkeypatch.setattr(flows_module, "ingest_file", database_gone)
+    monkeypatch.setattr(tasks, "ingest_file", database_gone)
     batches = flows_module.run_inbox(str(inbox), database_url=sqlite_url)
     assert len(calls) == 2  # tried, retried by Prefect, then given up
     assert [b["status"] for b in batches] == ["failed"]

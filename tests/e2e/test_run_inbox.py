@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from rma.adapters.inbox import moves
 from tests.e2e.conftest import today
 from tests.factories import valid_claim, write_csv, write_xlsx
 
@@ -131,8 +132,6 @@ def test_a_file_another_run_archived_first_does_not_crash_the_run(cli, workdir, 
     """Two nightly runs at once (cron plus a manual re-run) both list the same files; the one
     that settles second finds them gone. Simulated deterministically: the other run posted
     both files (by hand here) and moves each one just before this run does."""
-    import rma.adapters.inbox as drop
-
     inbox = workdir / "inbox"
     folder = inbox / "D-001"
     folder.mkdir()
@@ -140,15 +139,15 @@ def test_a_file_another_run_archived_first_does_not_crash_the_run(cli, workdir, 
     assert cli("ingest", *map(str, paths), "--json").code == 0      # the other run's commits
     before = cli("claims", "list", "--json").json()["claims"]
 
-    real_settle = drop.settle
+    real_settle = moves.settle
 
     def the_other_run_moves_it_first(item, status, error, archive_root, quarantine_root,
                                      on_day):
         if item.path.exists():
-            drop.archive(item, archive_root, on_day)
+            moves.archive(item, archive_root, on_day)
         return real_settle(item, status, error, archive_root, quarantine_root, on_day)
 
-    monkeypatch.setattr(drop, "settle", the_other_run_moves_it_first)
+    monkeypatch.setattr(moves, "settle", the_other_run_moves_it_first)
     run = cli("run-inbox", "--inbox", str(inbox), "--json")
     assert run.code == 0, run.err
     assert [b["status"] for b in run.json()["batches"]] == ["duplicate", "duplicate"]

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 import flows.ingest as flows_module
-from flows import artifacts
+from flows import artifacts, files, tasks
 from tests.e2e.conftest import seed_database
 from tests.factories import valid_claim, write_csv
 
@@ -36,7 +36,7 @@ def _tasks_of_files(monkeypatch, fail_once: str | None = None) -> dict[str, list
     time, as a lost database connection would)."""
     from prefect.context import TaskRunContext
 
-    real = flows_module.ingest_file
+    real = tasks.ingest_file
     seen: dict[str, list[str]] = defaultdict(list)
 
     def recording(path: Path, *args, **kwargs):
@@ -45,7 +45,7 @@ def _tasks_of_files(monkeypatch, fail_once: str | None = None) -> dict[str, list
             raise sa.exc.OperationalError("INSERT", {}, Exception("the connection was lost"))
         return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(flows_module, "ingest_file", recording)
+    monkeypatch.setattr(tasks, "ingest_file", recording)
     return seen
 
 
@@ -101,7 +101,7 @@ def test_with_worker_processes_every_grouped_file_is_posted_archived_and_has_its
         started.append(processes)
         return real_pool(processes)
 
-    monkeypatch.setattr(flows_module, "process_pool", recording)
+    monkeypatch.setattr(files, "process_pool", recording)
     batches = flows_module.run_inbox(str(inbox), database_url=sqlite_url)
     assert started == [2]
     assert sorted(b["status"] for b in batches) == ["posted"] * 9

@@ -34,10 +34,10 @@ FRACTIONS = (0.35, 0.5, 0.65)
 #: deterministic version of "kill -9 at any moment", at the moments that matter.
 KILLING_RUN = """
 import os, signal, sys
-import rma.adapters.inbox
+import rma.adapters.inbox.moves
 from rma.adapters.db.repository import ClaimsRepository
 owner, name = sys.argv[1].rsplit(".", 1)
-target = ClaimsRepository if owner == "repo" else rma.adapters.inbox
+target = ClaimsRepository if owner == "repo" else rma.adapters.inbox.moves
 step = getattr(target, name)
 def killed_after(*args, **kwargs):
     if owner == "repo":

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-import rma.adapters.inbox as drop
+from rma.adapters.inbox import folders
 from tests.e2e.conftest import run_subprocess, today
 from tests.factories import valid_claim, write_csv
 
@@ -120,7 +120,7 @@ def test_a_file_swapped_for_a_hard_link_after_the_listing_is_not_read_for_the_fo
     d001, d002 = _folders(workdir, "D-001", "D-002")
     victim = write_csv(d001 / "victim.csv", [valid_claim(), valid_claim()])
     own = write_csv(d002 / "own.csv", [valid_claim()])
-    real_scan = drop.scan
+    real_scan = folders.scan
 
     def swapped_after_listing(*args, **kwargs):
         found = real_scan(*args, **kwargs)
@@ -128,7 +128,7 @@ def test_a_file_swapped_for_a_hard_link_after_the_listing_is_not_read_for_the_fo
         os.replace(d002 / ".swap", own)  # the name listed now is the victim's file
         return found
 
-    monkeypatch.setattr(drop, "scan", swapped_after_listing)
+    monkeypatch.setattr(folders, "scan", swapped_after_listing)
     run = cli("run-inbox", "--json")
     assert run.code == 1, run.err
     got = _by_name(run)
@@ -139,7 +139,7 @@ def test_a_file_swapped_for_a_hard_link_after_the_listing_is_not_read_for_the_fo
     assert _claims(cli) == []
     assert own.exists() and victim.exists()  # changed since listed: not moved either
 
-    monkeypatch.setattr(drop, "scan", real_scan)
+    monkeypatch.setattr(folders, "scan", real_scan)
     again = cli("run-inbox", "--json")
     assert {b["status"] for b in again.json()["batches"]} == {"failed"}
     assert _claims(cli) == []

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-import rma.adapters.inbox as drop
+from rma.adapters.inbox import folders, moves
+from rma.errors import FileChanged
 from tests.e2e.conftest import today
 from tests.factories import valid_claim, write_csv
 
@@ -104,21 +105,21 @@ def test_a_file_that_changed_after_it_was_read_is_not_archived_and_the_next_run_
     folder.mkdir()
     path = write_csv(folder / "claims.csv", [valid_claim(), valid_claim()])
     late = _row_bytes(path, valid_claim())
-    real_settle = drop.settle
+    real_settle = moves.settle
 
     def written_to_meanwhile(item, *args):  # the upload goes on after the file was read
         with item.path.open("ab") as handle:
             handle.write(late)
         return real_settle(item, *args)
 
-    monkeypatch.setattr(drop, "settle", written_to_meanwhile)
+    monkeypatch.setattr(moves, "settle", written_to_meanwhile)
     first = cli("run-inbox", "--json")
     assert first.code == 0, first.err
     [batch] = first.json()["batches"]
     assert (batch["status"], batch["claims_accepted"]) == ("posted", 2)  # what was read
     assert path.exists() and _archived(workdir) == []  # not archived with a row unprocessed
 
-    monkeypatch.setattr(drop, "settle", real_settle)
+    monkeypatch.setattr(moves, "settle", real_settle)
     second = cli("run-inbox", "--json")
     assert second.code == 0, second.err
     [again] = second.json()["batches"]  # new content, new SHA-256: a new batch
@@ -136,18 +137,18 @@ def test_a_file_swapped_for_a_link_after_it_was_read_is_never_archived_as_a_link
     folder.mkdir()
     path = write_csv(folder / "claims.csv", [valid_claim()])
     elsewhere = write_csv(workdir / "elsewhere.csv", [valid_claim()])
-    real_settle = drop.settle
+    real_settle = moves.settle
 
     def swapped_meanwhile(item, *args):
         (folder / ".link").symlink_to(elsewhere)
         os.replace(folder / ".link", item.path)
         return real_settle(item, *args)
 
-    monkeypatch.setattr(drop, "settle", swapped_meanwhile)
+    monkeypatch.setattr(moves, "settle", swapped_meanwhile)
     run = cli("run-inbox", "--json")
     assert run.json()["batches"][0]["status"] == "posted"
     assert path.is_symlink() and _archived(workdir) == []
-    monkeypatch.setattr(drop, "settle", real_settle)
+    monkeypatch.setattr(moves, "settle", real_settle)
     cli("run-inbox", "--json")  # the link is refused: quarantined unread
     assert os.readlink(workdir / "quarantine" / "D-001" / "claims.csv") == str(elsewhere)
     assert not any(p.is_symlink() for p in (workdir / "archive").rglob("*"))
@@ -160,8 +161,8 @@ def test_archiving_a_file_known_by_name_only_refuses_a_link_or_a_second_name(tmp
     (folder / "link.csv").symlink_to(target)
     os.link(target, folder / "hard.csv")
     for name in ("link.csv", "hard.csv"):
-        with pytest.raises(drop.FileChanged, match=r"it is now a (symbolic link|file with 2 "
+        with pytest.raises(FileChanged, match=r"it is now a (symbolic link|file with 2 "
                                                    r"names); it was not moved"):
-            drop.archive(drop.WaitingFile(folder / name, "D-001"), tmp_path / "archive",
+            moves.archive(folders.WaitingFile(folder / name, "D-001"), tmp_path / "archive",
                          today())
     assert not (tmp_path / "archive").exists()

@@ -194,7 +194,7 @@ def test_estimating_the_rows_of_a_named_pipe_does_not_block(tmp_path):
 
 
 def test_an_e_mail_that_is_a_named_pipe_is_refused_without_blocking(tmp_path):
-    from flows.ingest import ingest_mail
+    from flows.tasks import ingest_mail
     from rma.config import load_settings
 
     fifo = tmp_path / "message.eml"

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from rma.adapters import inbox as drop
 from rma.adapters.db.engine import make_engine, posting_transaction, upgrade
 from rma.adapters.db.reference_accounts import import_accounts
 from rma.adapters.db.reference_codes import import_codes
+from rma.adapters.inbox import folders, moves
 from rma.config import Settings
 from rma.service.batch import Origin, ingest_file
 from rma.service.fanout import dispatch_plan, settled_results
@@ -22,11 +22,11 @@ from tests.e2e.conftest import write_reference
 from tests.factories import valid_claim, write_csv, write_xlsx
 
 
-def _child(item: drop.WaitingFile, engine, settings: Settings, site: Path, today: dt.date):
+def _child(item: folders.WaitingFile, engine, settings: Settings, site: Path, today: dt.date):
     """What an `ingest-files` child does with one file of its group."""
     result = ingest_file(item.path, Origin(item.account_id, str(item.path)), engine,
                          settings, site / "reports")
-    drop.settle(item, result.status, result.error, site / "archive", site / "quarantine",
+    moves.settle(item, result.status, result.error, site / "archive", site / "quarantine",
                 today)
     return result
 
@@ -61,7 +61,7 @@ def test_the_parent_summary_from_the_database_matches_what_the_children_saw(db_u
     assert first.status == "posted"
 
     since = dt.datetime.now(dt.UTC)
-    plan = dispatch_plan(drop.waiting_files(inbox), engine)
+    plan = dispatch_plan(folders.waiting_files(inbox), engine)
     assert [d.earlier_batch for d in plan] == [first.batch_id, None, None, None, None, None]
     today = since.date()
     seen = {d.item.path: _child(d.item, engine, settings, site, today)
@@ -111,11 +111,11 @@ def test_a_quarantine_note_is_found_under_a_taken_name_but_not_from_an_earlier_n
     folder.mkdir(parents=True)
     note = folder / f"{name}.error.txt"
     note.write_text("NO_HEADER: no header row was found\n", encoding="utf-8")
-    item = drop.WaitingFile(tmp_path / "inbox" / "D-001" / "claims.csv", "D-001")
+    item = folders.WaitingFile(tmp_path / "inbox" / "D-001" / "claims.csv", "D-001")
     now = dt.datetime.now(dt.UTC)
     assert quarantine_note(item, tmp_path / "quarantine", now) == \
         "NO_HEADER: no header row was found"
     later = now + dt.timedelta(seconds=CLOCK_SKEW_SECONDS + 60)
     assert quarantine_note(item, tmp_path / "quarantine", later) is None
-    other = drop.WaitingFile(tmp_path / "inbox" / "D-001" / "claims.xlsx", "D-001")
+    other = folders.WaitingFile(tmp_path / "inbox" / "D-001" / "claims.xlsx", "D-001")
     assert quarantine_note(other, tmp_path / "quarantine", now) is None

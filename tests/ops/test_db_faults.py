@@ -22,7 +22,9 @@ import pytest
 import sqlalchemy as sa
 
 import flows.ingest as flows_module
+from flows import files
 from flows.chunked import LargeFileFailed
+from flows.engines import engine_for
 from rma.adapters.db import tables as t
 from rma.adapters.db.engine import make_engine, posting_transaction, upgrade
 from rma.adapters.db.faults import is_transient, sqlstate
@@ -132,7 +134,7 @@ def test_pool_and_connection_settings_come_from_the_environment(pg_url, monkeypa
                         "RMA_DB_POOL_TIMEOUT": "7", "RMA_DB_POOL_RECYCLE": "120",
                         "RMA_DB_CONNECT_TIMEOUT": "4", "RMA_DB_KEEPALIVE_IDLE": "15"}.items():
         monkeypatch.setenv(name, value)
-    engine = flows_module.engine_for(pg_url, load_settings().db_pool)  # as every flow task
+    engine = engine_for(pg_url, load_settings().db_pool)  # as every flow task
     pool = engine.pool
     assert (pool.size(), pool._max_overflow, pool._timeout, pool._recycle) == (3, 2, 7, 120)
     with engine.connect() as conn:
@@ -263,14 +265,14 @@ def site(pg_url, tmp_path, monkeypatch):
     (tmp_path / "inbox" / "D-001").mkdir(parents=True)
     path = write_csv(tmp_path / "inbox" / "D-001" / "claims.csv",
                      [valid_claim(rma_code="GOOD-0001"), valid_claim(), valid_claim()])
-    quick = flows_module.ingest_batch.with_options(retry_delay_seconds=0)
-    monkeypatch.setattr(flows_module, "ingest_batch", quick)
+    quick = files.ingest_batch.with_options(retry_delay_seconds=0)
+    monkeypatch.setattr(files, "ingest_batch", quick)
     yield path
-    flows_module.engine_for(pg_url).dispose()  # before the database is dropped
+    engine_for(pg_url).dispose()  # before the database is dropped
 
 
 def run_with(fault: Fault, url: str, inbox: Path) -> dict:
-    engine = flows_module.engine_for(url)
+    engine = engine_for(url)
     sa.event.listen(engine, "before_cursor_execute", fault, retval=True)
     try:
         batches = flows_module.run_inbox(str(inbox), database_url=url)

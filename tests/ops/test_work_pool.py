@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from rma.adapters.db.runs import last_runs
 from rma.adapters.db.tables import batches, claims
-from rma.adapters.inbox import waiting_files
+from rma.adapters.inbox.folders import waiting_files
 from rma.config import Settings
 from rma.entrypoints.cli import main
 from rma.service.batch import file_sha256

@@ -170,20 +170,20 @@ def _one_row_claims() -> pd.DataFrame:
 
 
 def test_one_row_claims_are_taken_as_they_are_exactly_as_grouping_gives():
-    from rma.domain.rules.decide import _claims, _grouped_claims
+    from rma.domain.rules.records import claim_records, grouped_claim_records
 
     rows = _one_row_claims()
     assert rows["claim_key"].is_unique
-    pd.testing.assert_frame_equal(_claims(rows), _grouped_claims(rows))
+    pd.testing.assert_frame_equal(claim_records(rows), grouped_claim_records(rows))
     shuffled = rows.iloc[[2, 0, 1]]  # the sheet order comes from first_row, not the frame
-    pd.testing.assert_frame_equal(_claims(shuffled), _grouped_claims(rows))
+    pd.testing.assert_frame_equal(claim_records(shuffled), grouped_claim_records(rows))
 
 
 def test_one_row_claim_view_is_the_grouped_view():
-    from rma.domain.rules.decide import _claim_view, _grouped_claim_view
+    from rma.domain.rules.records import claim_view, grouped_claim_view
 
     rows = _one_row_claims()
     rows = rows.assign(recipient_city=[float("nan"), "Berlin", None])  # NaN is blank too
-    view = _claim_view(rows, rows["claim_key"])
-    pd.testing.assert_frame_equal(view, _grouped_claim_view(rows, rows["claim_key"]))
+    view = claim_view(rows, rows["claim_key"])
+    pd.testing.assert_frame_equal(view, grouped_claim_view(rows, rows["claim_key"]))
     assert view.loc[view.index[0], "recipient_city"] is None

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rma.adapters.inbox import WaitingFile
+from rma.adapters.inbox.folders import WaitingFile
 from rma.service.fanout import group_files, group_indices
 
 MB = 1024 * 1024

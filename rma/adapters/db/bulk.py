@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 import psycopg
 import sqlalchemy as sa
-from pandas.core.dtypes.cast import maybe_box_native
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import TypeDecorator
 
@@ -91,7 +90,18 @@ def dialect_insert(conn: sa.Connection, table: sa.Table) -> Any:
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """DataFrame rows as dicts of plain values, NaN/NaT/NA as ``None`` (vectorised)."""
     clean = frame.astype(object).where(frame.notna(), None)
-    return clean.to_dict("records")
+    return [{str(k): v for k, v in row.items()} for row in clean.to_dict("records")]
+
+
+def _native(value: Any) -> Any:
+    """A numpy scalar as the Python value ``DataFrame.to_dict`` gives for it."""
+    if isinstance(value, np.datetime64):
+        return pd.Timestamp(value)
+    if isinstance(value, np.timedelta64):
+        return pd.Timedelta(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def columns(frame: pd.DataFrame) -> Columns:
@@ -105,13 +115,13 @@ def columns(frame: pd.DataFrame) -> Columns:
         series = frame[name]
         if series.dtype.kind == "M":  # box each distinct timestamp once (often one for all)
             codes, uniques = pd.factorize(series)  # NaT -> -1, the appended None
-            boxed = np.append(uniques.to_numpy(dtype=object), None)
-            values = boxed[codes].tolist()
+            boxed = [*uniques.to_numpy(dtype=object).tolist(), None]
+            values = [boxed[code] for code in codes.tolist()]
         else:
-            values = series.to_numpy(dtype=object, na_value=None).tolist()
+            values = series.to_numpy(dtype=object, na_value=None).tolist()  # type: ignore[call-overload]
         kinds = set(map(type, values)) if series.dtype == object else set()
         if any(issubclass(k, np.generic) for k in kinds):
-            values = [maybe_box_native(v) for v in values]  # as DataFrame.to_dict does
+            values = [_native(v) for v in values]  # as DataFrame.to_dict does
         out[str(name)] = values
     return out
 
@@ -186,7 +196,7 @@ def _processed(values: list[Any], process: Callable[[Any], Any] | None) -> list[
     if process is None:
         return values
     done: dict[tuple[type, Any], Any] = {}
-    out = []
+    out: list[Any] = []
     append = out.append
     for v in values:
         key = (type(v), v)
@@ -240,14 +250,20 @@ def _copy_rows(conn: sa.Connection, table: sa.Table, names: list[str],
            f"({', '.join(quote(n) for n in names)}) FROM STDIN")
     decorated = []
     for name, values in zip(names, cols, strict=True):
-        d = table.c[name].type
-        if isinstance(d, TypeDecorator):
-            values = _processed(values, lambda v, d=d: None if is_missing(v)
-                                else d.process_bind_param(v, dialect))
+        column_type = table.c[name].type
+        if isinstance(column_type, TypeDecorator):
+            decorator: TypeDecorator[Any] = column_type
+
+            def bind(v: Any, decorator: TypeDecorator[Any] = decorator) -> Any:
+                return None if is_missing(v) else decorator.process_bind_param(v, dialect)
+
+            values = _processed(values, bind)
         else:
             values = [None if is_missing(v) else v for v in values]
         decorated.append(values)
     raw = conn.connection.dbapi_connection
+    if not isinstance(raw, psycopg.Connection):
+        raise TypeError("COPY needs a psycopg 3 connection")
     try:
         with raw.cursor() as cursor, cursor.copy(sql) as copy:
             for row in zip(*decorated, strict=True):

@@ -27,6 +27,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import sqlalchemy as sa
@@ -58,7 +59,7 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def _sqlite_on_connect(dbapi_connection, _record) -> None:
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite would defer it).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
@@ -88,7 +89,8 @@ def sqlite_file(url: str) -> Path | None:
     return Path(os.path.abspath(parsed.database))
 
 
-def _open_existing_only(_dialect, _record, cargs: list, cparams: dict) -> None:
+def _open_existing_only(_dialect: Any, _record: Any, cargs: list[Any],
+                        cparams: dict[str, Any]) -> None:
     """``do_connect``: open the SQLite file read-write but never create it."""
     path = cargs[0]
     if not os.path.exists(path):

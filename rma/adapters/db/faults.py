@@ -11,8 +11,8 @@ SQLite was busy, or when a concurrent posting took a code, an SN or the file fir
 missing schema, a constraint the batch itself breaks, a bad query or a bug: those fail at
 once, and the file waits for the next run.
 
-Prefect's task retries do the retrying (``flows/ingest.py`` passes ``retry_condition``);
-nothing here sleeps or loops.
+Prefect's task retries do the retrying (``flows/tasks.py`` and ``flows/chunked.py`` pass
+``retry_condition``); nothing here sleeps or loops.
 """
 
 from __future__ import annotations

@@ -46,9 +46,9 @@ def in_chunks(conn: sa.Connection, column: sa.ColumnElement[Any],
 
 
 def select_in(conn: sa.Connection, columns: list[Any], key: sa.ColumnElement[Any],
-              values: Iterable[Any], *where: Any) -> list[sa.Row]:
+              values: Iterable[Any], *where: Any) -> list[sa.Row[Any]]:
     """``SELECT columns WHERE key IN values AND where...``, one statement per chunk."""
-    rows: list[sa.Row] = []
+    rows: list[sa.Row[Any]] = []
     for condition in in_chunks(conn, key, values):
         rows.extend(conn.execute(sa.select(*columns).where(condition, *where)).all())
     return rows

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ def _prefill(row: int, get: Callable[[str], Any], errors: ImportErrors) -> dict[
     for name in CS_FIELDS:
         value = get(name)
         if name in DATE_COLUMNS:
-            out[name] = errors.cell(row, name, lambda v=value: parse_date(v))
+            out[name] = errors.cell(row, name, partial(parse_date, value))
         else:
             out[name] = optional(value)
     return out

@@ -18,7 +18,7 @@ from typing import Any
 from python_calamine import CalamineWorkbook
 
 from rma.adapters.db.reference_cells import blank
-from rma.adapters.readers.csv import decode
+from rma.adapters.readers.csvtext import decode
 from rma.domain.vocabulary.columns import header_key
 from rma.errors import BatchError, RmaError
 

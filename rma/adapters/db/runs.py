@@ -16,7 +16,7 @@ from rma.adapters.db import tables as t
 from rma.domain.vocabulary.results import BatchResult
 
 
-def _writer(engine: sa.Engine):
+def _writer(engine: sa.Engine) -> sa.Connection:
     return engine.connect().execution_options(rma_writer=True)
 
 

@@ -148,7 +148,9 @@ def finish_sheet(header: Sequence[object], header_row: int, filled: Filled, orig
     plan = plan_columns(header, filled.has_data.tolist())
     values, row_numbers = filled.values, filled.row_numbers
     if plan.from_report and len(values):  # a row left with only our Row and Errors cells
-        kept = np.flatnonzero(~np.equal(values[:, plan.positions], None).all(axis=1))
+        # numpy's stubs know no element-wise comparison of an object array with None
+        blank = np.equal(values[:, plan.positions], None)  # type: ignore[call-overload]
+        kept = np.flatnonzero(~blank.all(axis=1))
         values, row_numbers = values[kept], row_numbers[kept]
     span = int(row_numbers[-1]) - header_row if len(row_numbers) else 0
     caps.check_rows(origin.where, span, limits)
@@ -182,7 +184,7 @@ def finish_sheet(header: Sequence[object], header_row: int, filled: Filled, orig
     )
 
 
-def grid_width(rows: list[Sequence[object]], where: str, limits: Limits) -> int:
+def grid_width(rows: Sequence[Sequence[object]], where: str, limits: Limits) -> int:
     """The widest row; past RMA_MAX_COLUMNS trailing blank cells (csv: "a,b,,,,") do not
     count, and what is still wider is refused before any array is built."""
     return fitting_width(max(map(len, rows), default=0),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import python_calamine as calamine
 
@@ -18,7 +19,7 @@ from rma.errors import BatchError
 
 ZIP_MAGIC = b"PK\x03\x04"
 CLAIMS_SHEET = "claims"
-Grid = list[list[object]]
+Grid = list[list[Any]]
 
 
 def read_xlsx(data: bytes, source: Path, file_format: str, sha256: str, limits: Limits,

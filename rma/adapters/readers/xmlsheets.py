@@ -42,16 +42,16 @@ def sheet_parts(workbook_xml: bytes, relationships_xml: bytes) -> dict[str, str]
         name = attribute(tag.group(1), b"name")
         if name is None or ids.count(None) != 1:
             return None
-        target = targets.get(next(i for i in ids if i is not None))
+        part = targets.get(next(i for i in ids if i is not None))
         try:
             name_text = _unescape(name)
         except (ValueError, OverflowError):  # a character reference out of range
             return None
-        if target is None or name_text in parts:
+        if part is None or name_text in parts:
             return None
-        if target.startswith("/xl/"):
-            target = target[1:]
-        elif not target.startswith("xl/"):
-            target = "xl/" + target
-        parts[name_text] = normalised(target)
+        if part.startswith("/xl/"):
+            part = part[1:]
+        elif not part.startswith("xl/"):
+            part = "xl/" + part
+        parts[name_text] = normalised(part)
     return parts

@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 import re
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 #: A text cell starting with one of these may be run as a formula by Excel, LibreOffice or
 #: Google Sheets (OWASP "CSV injection"); the full-width forms are folded by some locales.
@@ -37,7 +39,7 @@ def _needs_escape(text: str) -> bool:
     return text.lstrip("'").startswith(FORMULA_PREFIXES)
 
 
-def escape_formula(value: Any) -> Any:
+def escape_formula(value: T) -> T | str:
     """Prefix a string that a spreadsheet could run as a formula with ``'``.
 
     Non-strings come back unchanged: numbers and dates cannot carry a formula.
@@ -105,4 +107,5 @@ def as_text(value: Any) -> str:
 
 def safe_text(value: Any) -> str:
     """``as_text`` escaped for a CSV or spreadsheet cell."""
-    return escape_formula(as_text(value))
+    text = as_text(value)
+    return "'" + text if _needs_escape(text) else text

@@ -71,7 +71,7 @@ def write_template(path: Path, *, threshold: str | None = None, force: bool = Fa
     threshold = threshold or Settings().eligibility_threshold
     check_template_path(path, force)
     wb = Workbook()
-    claims = wb.active
+    claims = wb.worksheets[0]
     claims.title = CLAIMS_SHEET
     countries = _write_lists(wb.create_sheet(LISTS_SHEET))
     _write_claims(claims, countries, threshold)

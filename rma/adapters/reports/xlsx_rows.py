@@ -181,9 +181,10 @@ def _write_row(ws: Worksheet, formats: Formats, layout: _Layout, out_row: int, r
         if not marked.get(layout.headers[i]):
             put(ws, formats, out_row, FIRST_SENT_COL + i, value)
     for header, marks in marked.items():
-        i = layout.column_of.get(header)
-        if i is None:
+        position = layout.column_of.get(header)
+        if position is None:
             continue
+        i = position
         has_error = any(not m.warning for m in marks)
         put(ws, formats, out_row, FIRST_SENT_COL + i, values[i],
             formats.marked(has_error, layout.sent_wraps(i)))

@@ -53,9 +53,9 @@ def _posted_refs(rows: pd.DataFrame, posted_refs: pd.DataFrame) -> pd.DataFrame:
                         rows["claim_ref"])
 
 
-def _line_issues(lines: pd.DataFrame, hit: pd.Series, code: Reason, message: pd.Series
+def _line_issues(lines: pd.DataFrame, hits: pd.Series, code: Reason, message: pd.Series
                  ) -> pd.DataFrame:
-    hit = hit.to_numpy(dtype=bool)
+    hit = hits.to_numpy(dtype=bool)
     frame = pd.DataFrame({"row": lines["row"].to_numpy()[hit], "column": "serial_number",
                           "code": str(code), "message": message.to_numpy()[hit],
                           "value": lines["serial_number"].to_numpy()[hit]})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from functools import cache
 
 import numpy as np
@@ -283,7 +284,8 @@ def _postcodes_sent_as_numbers(name: str, column: pd.Series, numbers: pd.Series,
     return column, warnings
 
 
-def _transformed(column: pd.Series, transform) -> pd.Series:
+def _transformed(column: pd.Series, transform: Callable[[np.ndarray], np.ndarray]
+                 ) -> pd.Series:
     """``transform`` (``str`` or missing cells in, same out) of a stripped column."""
     values = column.to_numpy(dtype=object)
     out = transform(values)

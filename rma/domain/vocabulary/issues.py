@@ -62,4 +62,5 @@ def concat_issues(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
 def rows_with_errors(issues: pd.DataFrame) -> pd.Index:
     """Sheet rows that carry at least one error (warnings do not count)."""
     errors = issues[~issues["code"].isin([str(w) for w in WARNINGS])]
-    return pd.Index(errors["row"].unique())
+    rows: pd.Index = pd.Index(errors["row"].unique())
+    return rows

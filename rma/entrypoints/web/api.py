@@ -160,7 +160,7 @@ def get_claims(request: Request, account: Account, serial_number: str | None = N
              responses={200: {"model": BatchObject, "description": "a check, or a duplicate"}},
              dependencies=[Depends(_json)],
              summary="File one claim (a batch of one); ?check=true posts nothing")
-def post_claim(request: Request, claim: ClaimIn,  # type: ignore[valid-type]
+def post_claim(request: Request, claim: ClaimIn,
                account: Account, check: Check = False) -> JSONResponse:
     within_rate(request, "uploads", account)
     try:

@@ -17,7 +17,10 @@ A new revision, after changing rma/adapters/db/tables.py::
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 
 from rma.adapters.db.column_types import ISODate, UTCDateTime
 from rma.adapters.db.engine import make_engine
@@ -27,7 +30,7 @@ config = context.config
 target_metadata = metadata
 
 
-def render_item(type_: str, obj: object, autogen_context) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Render the project's TypeDecorators as their plain database types in new revisions."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
@@ -36,7 +39,7 @@ def render_item(type_: str, obj: object, autogen_context) -> str | bool:
     return False
 
 
-def _configure(**kwargs) -> None:
+def _configure(**kwargs: Any) -> None:
     context.configure(
         target_metadata=target_metadata,
         render_as_batch=True,
@@ -60,7 +63,10 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = make_engine(config.get_main_option("sqlalchemy.url"), create=True)
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic.ini names no sqlalchemy.url")
+    engine = make_engine(url, create=True)
     try:
         with engine.connect() as conn:
             _configure(connection=conn)
