@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from rma.adapters.db import identity as store
+from rma.adapters.db.batches import account_batches as stored_batches
 from rma.adapters.db.checks import find_check
 from rma.adapters.readers import read_bytes
 from rma.config import Settings
@@ -28,6 +29,16 @@ def account_name(engine: sa.Engine, account_id: str) -> str:
     with engine.connect() as conn:
         info = store.account_info(conn, account_id)
     return info[0] if info and info[0] else account_id
+
+
+#: how many of an account's batches its batches page lists (the newest)
+BATCHES_SHOWN = 200
+
+
+def account_batches(engine: sa.Engine, account_id: str, limit: int = BATCHES_SHOWN
+                    ) -> list[dict[str, Any]]:
+    """The account's newest batches, posted and checked (``stored_batches``)."""
+    return stored_batches(engine, account_id, limit)
 
 
 @dataclass(frozen=True)

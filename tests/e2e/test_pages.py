@@ -222,3 +222,27 @@ def test_every_page_has_the_security_headers_and_no_inline_script_or_style(api):
         assert "<style" not in page.text
     css = client.get("/static/portal.css")
     assert css.status_code == 200 and "td.bad" in css.text
+
+
+def test_the_claims_page_searches_the_accounts_claims_and_the_batches_page_lists_its_batches(api):
+    posted = api.upload("D-001", claims_csv(api.folder, valid_claim(claim_ref="PGC-1"),
+                                            valid_claim(claim_ref="PGC-2"), name="list.csv"))
+    assert posted.status_code == 201, posted.text
+    batch = posted.json()
+    checked = api.upload("D-001", claims_csv(api.folder, valid_claim(claim_ref="PGC-3"),
+                                             name="list-check.csv"), check=True).json()
+    client = signed_in(api, "D-001", "lists@d001.example")
+    everything = client.get("/claims")
+    assert everything.status_code == 200
+    assert "PGC-1" in everything.text and "PGC-2" in everything.text
+    one = client.get("/claims", params={"claim_ref": "PGC-1"})
+    assert "PGC-1" in one.text and "PGC-2" not in one.text
+    assert "PGC-1" not in client.get("/claims", params={"status": "no-such-status"}).text
+    other = signed_in(api, "D-002", "lists@d002.example")
+    assert "PGC-1" not in other.get("/claims").text
+
+    listed = client.get("/batches")
+    assert listed.status_code == 200
+    for batch_id in (batch["batch_id"], checked["batch_id"]):
+        assert f'href="/batches/{batch_id}"' in listed.text
+    assert batch["batch_id"] not in other.get("/batches").text

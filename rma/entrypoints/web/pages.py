@@ -38,8 +38,14 @@ from rma.service.identity import (
     sign_in,
     sign_out,
 )
-from rma.service.lookup import batch_report
-from rma.service.portal import account_name, batch_review, checked_upload
+from rma.service.lookup import account_claims, batch_report
+from rma.service.portal import (
+    BATCHES_SHOWN,
+    account_batches,
+    account_name,
+    batch_review,
+    checked_upload,
+)
 from rma.service.uploads import check_upload, refused_upload
 
 SESSION_COOKIE = "rma_session"
@@ -119,10 +125,10 @@ def _set_cookie(request: Request, response: Response, name: str, value: str,
                         secure=_secure(request), path="/")
 
 
-def render(request: Request, seen: Visitor, template: str, status: int = 200,
+def render(request: Request, seen: Visitor, template: str, status_code: int = 200,
            **context: Any) -> HTMLResponse:
     response = templates.TemplateResponse(request, template, {"seen": seen, **context},
-                                          status_code=status)
+                                          status_code=status_code)
     if seen.new_secret:
         _set_cookie(request, response, BROWSER_COOKIE, seen.secret, None)
     return response
@@ -221,14 +227,14 @@ def upload(request: Request, seen: Member, csrf: Csrf = None,
     state = request.app.state
     limit = state.settings.limits.file_bytes
     if file is None or not file.filename:
-        return render(request, seen, "upload.html", status=400,
+        return render(request, seen, "upload.html", status_code=400,
                       max_mib=limit / 1024 / 1024, error="Choose a file to upload.")
     data = file.file.read(limit + 1)  # one byte more than allowed: the reader says TOO_LARGE
     result = refused_upload(data, file.filename, account, state.settings) or \
         check_upload(data, file.filename, account, state.engine, state.settings)
     if result.status == "failed" or not result.batch_id:
         error = result.error or {}
-        return render(request, seen, "upload.html", status=400, max_mib=limit / 1024 / 1024,
+        return render(request, seen, "upload.html", status_code=400, max_mib=limit / 1024 / 1024,
                       error=str(error.get("message") or "The file could not be read."))
     return RedirectResponse(f"/batches/{result.batch_id}", status_code=303)
 
@@ -279,6 +285,23 @@ def report_xlsx(request: Request, batch_id: str, seen: Member) -> FileResponse:
 @router.get("/batches/{batch_id}/rejections.csv")
 def report_csv(request: Request, batch_id: str, seen: Member) -> FileResponse:
     return _report(request, batch_id, seen, "csv")
+
+
+@router.get("/batches")
+def batches_page(request: Request, seen: Member) -> HTMLResponse:
+    assert seen.user is not None
+    listed = account_batches(request.app.state.engine, seen.user.account_id)
+    return render(request, seen, "batches.html", batches=listed, shown=BATCHES_SHOWN)
+
+
+@router.get("/claims")
+def claims_page(request: Request, seen: Member, serial_number: str = "", claim_ref: str = "",
+                status: str = "") -> HTMLResponse:
+    assert seen.user is not None
+    claims = account_claims(request.app.state.engine, seen.user.account_id,
+                            serial_number or None, claim_ref or None, status or None)
+    return render(request, seen, "claims.html", claims=claims, serial_number=serial_number,
+                  claim_ref=claim_ref, status=status)
 
 
 def install(app: FastAPI) -> None:
