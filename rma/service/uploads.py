@@ -102,15 +102,17 @@ def check_upload(data: bytes, name: str, account_id: str, engine: sa.Engine,
 
 
 def post_upload(kept: Path, name: str, account_id: str, engine: sa.Engine, settings: Settings,
-                now: dt.datetime | None = None) -> BatchResult:
+                now: dt.datetime | None = None, corrects_batch_id: str | None = None
+                ) -> BatchResult:
     """Post an upload kept by ``keep_upload`` as one batch, then move the file as a
     drop-folder file moves once its batch is committed (a database fault raises and the file
-    stays in ``uploads/``). Run inside the ``ingest-upload`` flow (``flows/upload.py``)."""
+    stays in ``uploads/``). Run inside the ``ingest-upload`` flow (``flows/upload.py``).
+    ``corrects_batch_id``: the batch whose rows the file corrects (``rma.service.corrections``)."""
     now = now or dt.datetime.now(dt.UTC)
     data, _ = read_regular(kept, settings.limits.file_bytes)  # one more byte: TOO_LARGE
     shown = upload_name(name)
-    result = ingest_payload(data, shown, Origin(account_id, f"{API_SOURCE}:{shown}"), engine,
-                            settings, upload_reports(settings), now)
+    origin = Origin(account_id, f"{API_SOURCE}:{shown}", corrects_batch_id)
+    result = ingest_payload(data, shown, origin, engine, settings, upload_reports(settings), now)
     try:
         moves.settle(WaitingFile(kept, account_id), result.status, result.error,
                      settings.beside_inbox("archive"), settings.beside_inbox("quarantine"),
