@@ -37,7 +37,8 @@ def posted_result(batch: dict[str, Any], claim_ids: list[str],
     return BatchResult(source=batch["source"], status="posted", account_id=batch["account_id"],
                        batch_id=batch["batch_id"], claims_accepted=batch["claims_accepted"],
                        claims_rejected=batch["claims_rejected"], claim_ids=claim_ids,
-                       rejections=rejections, warnings=warnings, reports=reports)
+                       rejections=rejections, warnings=warnings, reports=reports,
+                       corrects_batch_id=batch.get("corrects_batch_id"))
 
 
 def batch_document(engine: sa.Engine, batch_id: str, account_id: str) -> dict[str, Any] | None:
