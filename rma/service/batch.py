@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from rma.adapters.db.engine import posting_transaction
 from rma.adapters.db.repository import ClaimsRepository
+from rma.adapters.mail.wording import review_link
 from rma.adapters.readers import read_batch, read_bytes, unreadable
 from rma.adapters.readers.messages import display_name
 from rma.adapters.readers.source import FileState, sha256_regular
@@ -173,7 +174,8 @@ def post_checked(sheet: SheetData, rows: pd.DataFrame, format_issues: pd.DataFra
         batch_id = new_batch_id()
         claim_ids = [] if check else repo.allocate_claim_ids(now.year, decision.claims_accepted)
         report = _report_input(sheet, decision, claim_ids, batch_id, origin.account_id,
-                               policy.terms, check)
+                               policy.terms, check,
+                               review_link(settings.portal.url, batch_id) or "")
         folder = reports_dir / CHECKS_FOLDER / batch_id if check else reports_dir
         reports = _write_reports(report, folder, report_stem(sheet.source.stem, sha)) \
             if len(decision.issues) else {}
@@ -259,7 +261,8 @@ def _reference(repo: ClaimsRepository, rows: pd.DataFrame, origin: str | None,
 
 
 def _report_input(sheet: SheetData, decision: Decision, claim_ids: list[str], batch_id: str,
-                  account_id: str | None, terms: Terms, check: bool = False) -> ReportInput:
+                  account_id: str | None, terms: Terms, check: bool = False,
+                  review_url: str = "") -> ReportInput:
     refs = decision.rows["claim_ref"]
     # the reports name the claims of rejected rows and of rows with an issue; a claim
     # without a claim_ref is called "row N" (claim_label's default)
@@ -270,7 +273,7 @@ def _report_input(sheet: SheetData, decision: Decision, claim_ids: list[str], ba
         sheet=sheet, issues=decision.issues, rejected_rows=decision.rejected_rows,
         claim_of_row=dict(zip(refs.index.astype(int), refs.astype(str), strict=True)),
         claims_accepted=decision.claims_accepted, claims_rejected=decision.claims_rejected,
-        claim_ids=claim_ids, account_id=account_id, terms=terms,
+        claim_ids=claim_ids, account_id=account_id, terms=terms, review_url=review_url,
         # the reports name the batch; a check's say on that line that nothing was posted
         batch_id=f"{batch_id} (checked only: nothing was posted)" if check else batch_id)
 

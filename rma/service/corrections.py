@@ -90,7 +90,9 @@ def _claims_rows(sheet: SheetData, edited: list[int], values: dict[int, list[str
         corrected = pd.Series([values[row][position] or None for row in edited], index=edited,
                               dtype=object)
         wanted |= set(claim_ref_keys(corrected).dropna())
-    return [int(row) for row, key in keys.items() if row in edited or key in wanted]
+    numbers: list[int] = [int(row) for row in keys.index.to_numpy()]
+    return [row for row, key in zip(numbers, keys.to_numpy(), strict=True)
+            if row in edited or key in wanted]
 
 
 def corrections(engine: sa.Engine, settings: Settings, batch_id: str, account_id: str,
@@ -107,7 +109,7 @@ def corrections(engine: sa.Engine, settings: Settings, batch_id: str, account_id
     rows = _claims_rows(sheet, edited, values)
     headers = [str(h) for h in sheet.sent.columns]
     lines = [(row, values[row] if row in values else
-              [as_text(v) for v in sheet.sent.loc[row].tolist()]) for row in rows]
+              [as_text(v) for v in sheet.sent.loc[row].to_numpy()]) for row in rows]
     stem = Path(upload_name(str(review.document["source"]).partition(":")[2])).stem
     return review, Corrected(review, rows, edited, corrected_csv(headers, lines),
                              upload_name(f"{stem}.corrects-{batch_id}.csv"))

@@ -44,7 +44,8 @@ router = APIRouter(include_in_schema=False)
 async def _form(request: Request, seen: Visitor) -> dict[str, str]:
     """The form's text fields, once its CSRF token is this browser's (403 otherwise)."""
     form = await request.form(max_files=0)
-    check_csrf(seen, form.get(CSRF_FIELD) if isinstance(form.get(CSRF_FIELD), str) else None)
+    token = form.get(CSRF_FIELD)
+    check_csrf(seen, token if isinstance(token, str) else None)
     return {key: value for key, value in form.items() if isinstance(value, str)}
 
 
