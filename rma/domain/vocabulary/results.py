@@ -35,6 +35,8 @@ class BatchResult:
     error: dict[str, str] | None = None
     #: the batch this one corrects (rows corrected in the portal, SPEC §9), else None
     corrects_batch_id: str | None = None
+    #: the batches that correct this one (known when a batch is read back; a new one has none)
+    corrected_by: list[str] = field(default_factory=list)
     #: for artifacts and the console, not part of the JSON document
     summary_markdown: str = ""
     issue_table: list[dict[str, Any]] = field(default_factory=list)
@@ -53,6 +55,7 @@ class BatchResult:
             "reports": dict(self.reports),
             "error": self.error,
             "corrects_batch_id": self.corrects_batch_id,
+            "corrected_by": list(self.corrected_by),
         }
 
     @classmethod
