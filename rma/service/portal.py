@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from rma.adapters.db import identity as store
 from rma.adapters.db.batches import account_batches as stored_batches
+from rma.adapters.db.batches import find_batch
 from rma.adapters.db.checks import find_check
 from rma.adapters.readers import read_bytes
 from rma.adapters.reports.escape import as_text
@@ -43,6 +44,8 @@ def account_batches(engine: sa.Engine, account_id: str, limit: int = BATCHES_SHO
 
 #: how many rejected rows the review page offers to correct in place
 EDITABLE_ROWS = 200
+#: the batches whose rows can be corrected (when their file is at hand)
+CORRECTABLE = ("checked", "posted")
 
 
 def cell_field(row: int, position: int, column: str | None) -> str:
@@ -97,9 +100,9 @@ class Review:
 
     @property
     def correctable(self) -> bool:
-        """Its rejected rows can be corrected in place and re-checked (the rows as sent are
-        at hand: a checked upload still kept)."""
-        return self.submittable and any(row.cells for row in self.rows)
+        """Its rejected rows can be corrected in place and re-checked: the rows as sent are
+        at hand (a checked upload still kept, a posted upload in the archive)."""
+        return self.document["status"] in CORRECTABLE and any(row.cells for row in self.rows)
 
     @property
     def editable(self) -> list[ReviewRow]:
@@ -115,11 +118,15 @@ class Review:
 
 
 def _kept_file(engine: sa.Engine, batch_id: str, account_id: str) -> Path | None:
+    """Where the account's batch's file is kept: a checked upload's in uploads/, a posted
+    upload's in the archive (``batches.file``); None when it is not at hand."""
     with engine.connect() as conn:
-        check = find_check(conn, batch_id)
-    if check is None or check["account_id"] != account_id or not check["file"]:
+        record = find_check(conn, batch_id)
+    if record is None:
+        record = find_batch(engine, batch_id)
+    if record is None or record["account_id"] != account_id or not record.get("file"):
         return None
-    path = Path(check["file"])
+    path = Path(record["file"])
     return path if path.is_file() else None
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -205,3 +206,33 @@ def test_a_re_check_of_20_corrected_rows_answers_within_its_bound(api):
     print(f"re-check of 20 corrected rows: best {best * 1000:.0f} ms, "
           f"median {sorted(times)[2] * 1000:.0f} ms")
     assert best < 1.0  # SPEC target 300 ms on a warm server; generous for a loaded machine
+
+
+def test_a_posted_uploads_rejected_rows_are_corrected_from_its_archived_file(api):
+    """Submitted first as sent (its accepted claim posted), then its rejected row corrected
+    on the posted batch's page: the correction is a batch linked to the posted one."""
+    client = signed_in(api, "D-001", "later@d001.example")
+    review = _checked(api, client, valid_claim(claim_ref="LT-OK"),
+                      valid_claim(claim_ref="LT-1", site_country="Atlantis"), name="later.csv")
+    html = client.get(review).text
+    submitted = client.post(f"{review}/submit", data={"csrf": csrf_of(html)},
+                            follow_redirects=False)
+    assert submitted.status_code == 303
+    posted = submitted.headers["location"]
+    first = posted.rsplit("/", 1)[1]
+    with api.engine.connect() as conn:
+        kept = conn.execute(sa.select(t.batches.c.file).where(t.batches.c.batch_id == first)
+                            ).scalar_one()
+    assert kept and "archive" in Path(kept).parts and Path(kept).is_file()
+    form = _form(client.get(posted).text)
+    form["cell-3-site_country"] = "DE"
+    other = signed_in(api, "D-002", "later@d002.example")
+    stranger = {**form, "csrf": csrf_of(other.get("/upload").text)}
+    assert other.post(f"{posted}/corrections", data=stranger).status_code == 404
+    assert other.get(posted).status_code == 404
+    answer = client.post(f"{posted}/corrections", data=form, follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    batch_id = answer.headers["location"].rsplit("/", 1)[1]
+    document = api.client.get(f"/api/v1/batches/{batch_id}", headers=api.auth("D-001")).json()
+    assert document["corrects_batch_id"] == first and document["claims_accepted"] == 1
+    assert _count(api, t.claims, t.claims.c.claim_ref.in_(["LT-OK", "LT-1"])) == 2

@@ -1,6 +1,7 @@
 """Migration 0010: ``batches.corrects_batch_id`` (SPEC §9, a batch corrected in the portal
-names the one it corrects) added with a claim of a posted batch in place (a rebuild of
-batches would trip its foreign key on SQLite), NULL for the batches before, and down again."""
+names the one it corrects) and ``batches.file`` (where a posted upload's file is kept), added
+with a claim of a posted batch in place (a rebuild of batches would trip its foreign key on
+SQLite), NULL for the batches before, and down again."""
 
 from __future__ import annotations
 
@@ -46,11 +47,11 @@ def test_0010_adds_corrects_batch_id_null_for_earlier_batches_and_downgrades(db_
     eng = make_engine(db_url)
     try:
         with eng.connect() as conn:
-            assert conn.execute(sa.select(t.batches.c.batch_id, t.batches.c.corrects_batch_id)
-                                ).all() == [("B-1", None)]
+            assert conn.execute(sa.select(t.batches.c.batch_id, t.batches.c.corrects_batch_id,
+                                          t.batches.c.file)).all() == [("B-1", None, None)]
     finally:
         eng.dispose()
     _downgrade(db_url, "0009")
-    assert "corrects_batch_id" not in _columns(db_url)
+    assert not {"corrects_batch_id", "file"} & _columns(db_url)
     upgrade(db_url)
-    assert "corrects_batch_id" in _columns(db_url)
+    assert {"corrects_batch_id", "file"} <= _columns(db_url)

@@ -71,3 +71,10 @@ def correcting_batches(engine: sa.Engine, batch_id: str, account_id: str) -> lis
             sa.select(batches.c.batch_id)
             .where(batches.c.corrects_batch_id == batch_id, batches.c.account_id == account_id)
             .order_by(batches.c.received_at, batches.c.batch_id)).scalars())
+
+
+def record_file(engine: sa.Engine, batch_id: str, path: str) -> None:
+    """Where a posted batch's file is kept now that it has moved (``batches.file``)."""
+    with engine.begin() as conn:
+        conn.execute(sa.update(batches).where(batches.c.batch_id == batch_id)
+                     .values(file=path))
