@@ -7,6 +7,7 @@ a cell comes back as text; a re-check of 20 corrected rows answers within its bo
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from rma.adapters.db import tables as t
 from rma.adapters.readers import read_bytes
 from tests.e2e.api_support import Api, claims_csv, running_api
 from tests.e2e.page_support import csrf_of, signed_in, upload
-from tests.factories import valid_claim
+from tests.factories import valid_claim, write_xlsx
 
 INPUT = re.compile(r'<(?:input type="text"|textarea) name="(cell-\d+-[a-z0-9_]+)"'
                    r'(?: id="[^"]*")?(?: value="([^"]*)")?')
@@ -236,3 +237,32 @@ def test_a_posted_uploads_rejected_rows_are_corrected_from_its_archived_file(api
     document = api.client.get(f"/api/v1/batches/{batch_id}", headers=api.auth("D-001")).json()
     assert document["corrects_batch_id"] == first and document["claims_accepted"] == 1
     assert _count(api, t.claims, t.claims.c.claim_ref.in_(["LT-OK", "LT-1"])) == 2
+
+
+def test_an_xlsx_with_title_rows_real_dates_and_multi_sn_cells_corrects_as_typed(api):
+    """Rows as the review shows them: real Excel dates as ISO dates, several SNs in one cell
+    on lines of their own (a textarea), the rows numbered as in the file below its title."""
+    client = signed_in(api, "D-001", "xlsx@d001.example")
+    sns = "SNX100001\nSNX100002"
+    path = write_xlsx(api.folder / "dated.xlsx", [
+        valid_claim(claim_ref="XD-1", serial_number=sns, installation_date=dt.date(2025, 3, 1),
+                    fault_date=dt.datetime(2025, 9, 15), recipient_email="bad")],
+        title_rows=[["Our claims, November"]])
+    answer = upload(client, path.read_bytes(), name="dated.xlsx")
+    assert answer.status_code == 303, answer.text
+    review = answer.headers["location"]
+    html = client.get(review).text
+    assert '<textarea name="cell-3-serial_number"' in html
+    form = _form(html)
+    assert form["cell-3-installation_date"] == "2025-03-01"
+    assert form["cell-3-fault_date"] == "2025-09-15"
+    form["cell-3-serial_number"] = sns.replace("\n", "\r\n")  # as a browser sends a textarea
+    form["cell-3-recipient_email"] = "xd1@example.com"
+    checked = client.post(f"{review}/recheck", data=form)
+    assert re.search(r'<tr id="row-3" class="accepted"', checked.text), checked.text
+    posted = client.post(f"{review}/corrections", data=form, follow_redirects=False)
+    assert posted.status_code == 303, posted.text
+    with api.engine.connect() as conn:
+        lines = conn.execute(sa.select(t.claim_lines.c.serial_number).join(t.claims)
+                             .where(t.claims.c.claim_ref == "XD-1")).scalars().all()
+    assert sorted(lines) == ["SNX100001", "SNX100002"]
