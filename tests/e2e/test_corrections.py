@@ -266,3 +266,20 @@ def test_an_xlsx_with_title_rows_real_dates_and_multi_sn_cells_corrects_as_typed
         lines = conn.execute(sa.select(t.claim_lines.c.serial_number).join(t.claims)
                              .where(t.claims.c.claim_ref == "XD-1")).scalars().all()
     assert sorted(lines) == ["SNX100001", "SNX100002"]
+
+
+def test_a_re_check_counts_its_code_attempts_as_any_check(api):
+    """A re-check is no free code oracle: a code it finds invalid counts towards the
+    lock-out (SPEC §4, §9), although nothing is posted."""
+    client = signed_in(api, "I-SILVER", "codes@silver.example")
+    review = _checked(api, client, valid_claim(claim_ref="CD-1", rma_code="NO-SUCH-1"),
+                      name="codes.csv")
+    invalid = (t.code_attempts.c.account_id == "I-SILVER",
+               t.code_attempts.c.outcome == "CODE_INVALID")
+    before = _count(api, t.code_attempts, *invalid)
+    form = _form(client.get(review).text)
+    form["cell-2-rma_code"] = "NO-SUCH-2"
+    html = client.post(f"{review}/recheck", data=form).text
+    assert re.search(r'<tr id="row-2" class="rejected"', html)
+    assert _count(api, t.code_attempts, *invalid) == before + 1
+    assert _count(api, t.batches, t.batches.c.account_id == "I-SILVER") == 0
