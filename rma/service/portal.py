@@ -5,6 +5,7 @@ exist (``rma.service.lookup``): the page answers both with the same 404."""
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from rma.adapters.db.batches import find_batch
 from rma.adapters.db.checks import find_check
 from rma.adapters.readers import read_bytes
 from rma.adapters.reports.escape import as_text
-from rma.config import Settings
+from rma.config import Limits, Settings
 from rma.domain.vocabulary.sheet import SheetData
 from rma.errors import BatchError
 from rma.service.lookup import batch_document
@@ -46,6 +47,8 @@ def account_batches(engine: sa.Engine, account_id: str, limit: int = BATCHES_SHO
 EDITABLE_ROWS = 200
 #: the batches whose rows can be corrected (when their file is at hand)
 CORRECTABLE = ("checked", "posted")
+#: how many kept files' rows a process keeps read (``_sheet``)
+SHEETS_KEPT = 4
 
 
 def cell_field(row: int, position: int, column: str | None) -> str:
@@ -141,12 +144,24 @@ def checked_upload(engine: sa.Engine, batch_id: str, account_id: str) -> tuple[P
 
 
 def _sheet(kept: Path | None, settings: Settings) -> SheetData | None:
+    """The kept file's rows as sent (None: unreadable, gone). A kept file is never written
+    again (``keep_upload`` writes a new name, a move gives a new path), so the rows read are
+    kept for the next look at the same file: a re-check does not read a 5,000-row file again.
+    Callers only read the sheet."""
     if kept is None:
         return None
     try:
-        return read_bytes(kept.read_bytes(), kept.name, settings.limits)
+        stat = kept.stat()
+        return _read_kept(str(kept), stat.st_size, stat.st_mtime_ns, settings.limits)
     except (BatchError, OSError):
         return None
+
+
+@functools.lru_cache(maxsize=SHEETS_KEPT)
+def _read_kept(path: str, size: int, mtime_ns: int, limits: Limits) -> SheetData:
+    """``read_bytes`` of a kept file, by its path, size and time of change."""
+    kept = Path(path)
+    return read_bytes(kept.read_bytes(), kept.name, limits)
 
 
 def batch_review(engine: sa.Engine, settings: Settings, batch_id: str, account_id: str
