@@ -54,6 +54,15 @@ def _form(html: str) -> dict[str, str]:
     return {"csrf": csrf_of(html), **fields}
 
 
+def _one_bad(api: Api, account: str, email: str, name: str, **bad: object
+             ) -> tuple[TestClient, str, dict[str, str]]:
+    """Signed in, one claim with ``bad`` cells uploaded: the browser, the review page's path
+    and its corrections form."""
+    client = signed_in(api, account, email)
+    review = _checked(api, client, valid_claim(**bad), name=name)
+    return client, review, _form(client.get(review).text)
+
+
 def test_a_corrected_cell_re_checks_as_accepted_and_nothing_is_posted(api):
     client = signed_in(api, "D-001", "fix@d001.example")
     review = _checked(api, client, valid_claim(claim_ref="FX-OK"),
@@ -73,10 +82,8 @@ def test_a_corrected_cell_re_checks_as_accepted_and_nothing_is_posted(api):
 
 
 def test_a_correction_still_bad_stays_marked_and_markup_comes_back_as_text(api):
-    client = signed_in(api, "D-001", "still@d001.example")
-    review = _checked(api, client, valid_claim(claim_ref="ST-1", recipient_country="XX"),
-                      name="still.csv")
-    form = _form(client.get(review).text)
+    client, review, form = _one_bad(api, "D-001", "still@d001.example", "still.csv",
+                                    claim_ref="ST-1", recipient_country="XX")
     form["cell-2-recipient_country"] = "<script>alert(1)</script>"
     checked = client.post(f"{review}/recheck", data=form)
     assert checked.status_code == 200
@@ -90,10 +97,8 @@ def test_a_correction_still_bad_stays_marked_and_markup_comes_back_as_text(api):
 
 
 def test_nothing_changed_is_answered_on_the_page_and_nothing_is_checked(api):
-    client = signed_in(api, "D-001", "same@d001.example")
-    review = _checked(api, client, valid_claim(claim_ref="SM-1", recipient_email="x"),
-                      name="same.csv")
-    form = _form(client.get(review).text)
+    client, review, form = _one_bad(api, "D-001", "same@d001.example", "same.csv",
+                                    claim_ref="SM-1", recipient_email="x")
     for action in ("recheck", "corrections"):
         answer = client.post(f"{review}/{action}", data=form)
         assert answer.status_code == 400 and "No cell was changed" in answer.text
@@ -167,10 +172,8 @@ def test_submitting_posts_the_corrected_rows_as_a_linked_batch_once(api):
 
 
 def test_another_accounts_batch_is_404_and_a_form_without_csrf_is_refused(api):
-    client = signed_in(api, "D-001", "own@d001.example")
-    review = _checked(api, client, valid_claim(claim_ref="OW-1", recipient_email="x"),
-                      name="own.csv")
-    form = _form(client.get(review).text)
+    client, review, form = _one_bad(api, "D-001", "own@d001.example", "own.csv",
+                                    claim_ref="OW-1", recipient_email="x")
     form["cell-2-recipient_email"] = "ow1@example.com"
     other = signed_in(api, "D-002", "own@d002.example")
     stranger = {**form, "csrf": csrf_of(other.get("/upload").text)}
@@ -271,13 +274,11 @@ def test_an_xlsx_with_title_rows_real_dates_and_multi_sn_cells_corrects_as_typed
 def test_a_re_check_counts_its_code_attempts_as_any_check(api):
     """A re-check is no free code oracle: a code it finds invalid counts towards the
     lock-out (SPEC §4, §9), although nothing is posted."""
-    client = signed_in(api, "I-SILVER", "codes@silver.example")
-    review = _checked(api, client, valid_claim(claim_ref="CD-1", rma_code="NO-SUCH-1"),
-                      name="codes.csv")
+    client, review, form = _one_bad(api, "I-SILVER", "codes@silver.example", "codes.csv",
+                                    claim_ref="CD-1", rma_code="NO-SUCH-1")
     invalid = (t.code_attempts.c.account_id == "I-SILVER",
                t.code_attempts.c.outcome == "CODE_INVALID")
     before = _count(api, t.code_attempts, *invalid)
-    form = _form(client.get(review).text)
     form["cell-2-rma_code"] = "NO-SUCH-2"
     html = client.post(f"{review}/recheck", data=form).text
     assert re.search(r'<tr id="row-2" class="rejected"', html)
