@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from rma.adapters.db.engine import posting_transaction
 from rma.adapters.db.repository import ClaimsRepository
+from rma.adapters.mail.wording import review_link
 from rma.adapters.readers import read_batch, read_bytes, unreadable
 from rma.adapters.readers.messages import display_name
 from rma.adapters.readers.source import FileState, sha256_regular
@@ -45,7 +46,7 @@ from rma.domain.vocabulary.reasons import Reason, Terms, is_warning
 from rma.domain.vocabulary.results import BatchResult, Status
 from rma.domain.vocabulary.sheet import SheetData
 from rma.errors import BatchError, ReportNotWritten
-from rma.service.posting import post_decision, record_check
+from rma.service.posting import log_attempts, post_decision, record_check
 
 #: code guessing and lock-outs (SPEC §4); Prefect picks it up as an extra logger
 security_log = logging.getLogger("rma.security")
@@ -61,6 +62,8 @@ class Origin:
 
     account_id: str | None
     source: str
+    #: the batch whose rows this one corrects (SPEC §9, the portal's corrections)
+    corrects_batch_id: str | None = None
 
 
 def file_sha256(path: Path) -> str:
@@ -167,12 +170,12 @@ def post_checked(sheet: SheetData, rows: pd.DataFrame, format_issues: pd.DataFra
         first = repo.find_batch_by_sha(sha)  # another run may have posted it meanwhile
         if first is not None:
             return _duplicate(source, origin, first)
-        ref = _reference(repo, rows, origin.account_id, now, settings.lockout_hours)
-        decision = decide(rows, format_issues, origin.account_id, ref, policy)
+        decision, newly_locked = _decided(repo, rows, format_issues, origin, settings, now)
         batch_id = new_batch_id()
         claim_ids = [] if check else repo.allocate_claim_ids(now.year, decision.claims_accepted)
         report = _report_input(sheet, decision, claim_ids, batch_id, origin.account_id,
-                               policy.terms, check)
+                               policy.terms, check,
+                               review_link(settings.portal.url, batch_id) or "")
         folder = reports_dir / CHECKS_FOLDER / batch_id if check else reports_dir
         reports = _write_reports(report, folder, report_stem(sheet.source.stem, sha)) \
             if len(decision.issues) else {}
@@ -182,15 +185,43 @@ def post_checked(sheet: SheetData, rows: pd.DataFrame, format_issues: pd.DataFra
             record_check(repo, decision, result.to_json(), sha, now, kept_as)
         else:
             post_decision(repo, decision, claim_ids, sheet, batch_id, source,
-                          origin.account_id, sha, now, reports)
-        # in the posting's transaction: no batch can be decided between the attempts that
-        # reach the limit and the lock they set
-        newly_locked = reaching_lockout(decision.attempts, ref.invalid_attempts,
-                                        ref.code_locked, settings.lockout_attempts)
-        repo.lock_codes(newly_locked, now)
+                          origin.account_id, sha, now, reports, origin.corrects_batch_id)
     for line in guessing_report(decision.attempts, source, newly_locked):
         security_log.warning(line)
     return result
+
+
+def _decided(repo: ClaimsRepository, rows: pd.DataFrame, format_issues: pd.DataFrame,
+             origin: Origin, settings: Settings, now: dt.datetime
+             ) -> tuple[Decision, list[str]]:
+    """Steps 2–7 in the caller's posting transaction, and the lock-outs the decision's code
+    attempts reach (set in that transaction: no batch can be decided between the attempts
+    that reach the limit and the lock they set); the decision and the accounts locked now."""
+    ref = _reference(repo, rows, origin.account_id, now, settings.lockout_hours)
+    decision = decide(rows, format_issues, origin.account_id, ref, settings.policy(now))
+    newly_locked = reaching_lockout(decision.attempts, ref.invalid_attempts,
+                                    ref.code_locked, settings.lockout_attempts)
+    repo.lock_codes(newly_locked, now)
+    return decision, newly_locked
+
+
+def recheck_sheet(sheet: SheetData, origin: Origin, engine: sa.Engine, settings: Settings,
+                  now: dt.datetime | None = None) -> tuple[Decision, ReportInput]:
+    """Decide rows corrected in the portal (SPEC §9 "re-check"): steps 1–7 in full against the
+    database as it is, as a check decides them, with its code attempts logged (they count
+    towards the lock-out: a re-check is no free code oracle either); no report is written,
+    nothing is posted or recorded as a batch. The decision and what its messages come from."""
+    now = now or dt.datetime.now(dt.UTC)
+    rows, issues = check_format(sheet, now.date())
+    with posting_transaction(engine) as conn:
+        repo = ClaimsRepository(conn)
+        decision, newly_locked = _decided(repo, rows, issues, origin, settings, now)
+        log_attempts(repo, decision, now)
+    for line in guessing_report(decision.attempts, origin.source, newly_locked):
+        security_log.warning(line)
+    report = _report_input(sheet, decision, [], "", origin.account_id,
+                           settings.policy(now).terms)
+    return decision, report
 
 
 def _write_reports(report: ReportInput, reports_dir: Path, stem: str) -> dict[str, Path]:
@@ -230,7 +261,8 @@ def _reference(repo: ClaimsRepository, rows: pd.DataFrame, origin: str | None,
 
 
 def _report_input(sheet: SheetData, decision: Decision, claim_ids: list[str], batch_id: str,
-                  account_id: str | None, terms: Terms, check: bool = False) -> ReportInput:
+                  account_id: str | None, terms: Terms, check: bool = False,
+                  review_url: str = "") -> ReportInput:
     refs = decision.rows["claim_ref"]
     # the reports name the claims of rejected rows and of rows with an issue; a claim
     # without a claim_ref is called "row N" (claim_label's default)
@@ -241,7 +273,7 @@ def _report_input(sheet: SheetData, decision: Decision, claim_ids: list[str], ba
         sheet=sheet, issues=decision.issues, rejected_rows=decision.rejected_rows,
         claim_of_row=dict(zip(refs.index.astype(int), refs.astype(str), strict=True)),
         claims_accepted=decision.claims_accepted, claims_rejected=decision.claims_rejected,
-        claim_ids=claim_ids, account_id=account_id, terms=terms,
+        claim_ids=claim_ids, account_id=account_id, terms=terms, review_url=review_url,
         # the reports name the batch; a check's say on that line that nothing was posted
         batch_id=f"{batch_id} (checked only: nothing was posted)" if check else batch_id)
 
@@ -265,6 +297,7 @@ def _result(source: str, origin: Origin, batch_id: str, decision: Decision,
     ]
     return BatchResult(
         source=source, status=status, account_id=origin.account_id, batch_id=batch_id,
+        corrects_batch_id=origin.corrects_batch_id,
         claims_accepted=decision.claims_accepted, claims_rejected=decision.claims_rejected,
         claim_ids=claim_ids, rejections=rejections, warnings=warnings,
         reports={k: str(v) for k, v in reports.items()},

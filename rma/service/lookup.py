@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from rma.adapters.db.batches import batch_details, find_batch
+from rma.adapters.db.batches import batch_details, correcting_batches, find_batch
 from rma.adapters.db.checks import find_check
 from rma.adapters.db.repository import ClaimsRepository
 from rma.adapters.reports import REPORT_SUFFIXES
@@ -37,12 +37,24 @@ def posted_result(batch: dict[str, Any], claim_ids: list[str],
     return BatchResult(source=batch["source"], status="posted", account_id=batch["account_id"],
                        batch_id=batch["batch_id"], claims_accepted=batch["claims_accepted"],
                        claims_rejected=batch["claims_rejected"], claim_ids=claim_ids,
-                       rejections=rejections, warnings=warnings, reports=reports)
+                       rejections=rejections, warnings=warnings, reports=reports,
+                       corrects_batch_id=batch.get("corrects_batch_id"))
 
 
 def batch_document(engine: sa.Engine, batch_id: str, account_id: str) -> dict[str, Any] | None:
     """The account's batch as its batch object: a posted one from the claims database, a
-    checked one as it was answered. None when there is none of the account's by that id."""
+    checked one as it was answered. None when there is none of the account's by that id.
+    Read back, it also lists the batches that correct it (``corrected_by``, SPEC §9)."""
+    document = _stored_document(engine, batch_id, account_id)
+    if document is None:
+        return None
+    document.setdefault("corrects_batch_id", None)  # a check recorded before revision 0010
+    document["corrected_by"] = correcting_batches(engine, batch_id, account_id)
+    return document
+
+
+def _stored_document(engine: sa.Engine, batch_id: str, account_id: str
+                     ) -> dict[str, Any] | None:
     batch = find_batch(engine, batch_id)
     if batch is not None:
         if batch["account_id"] != account_id:

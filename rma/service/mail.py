@@ -201,7 +201,8 @@ def _ingest_parsed(msg: MailMessage, source: str, engine: sa.Engine, settings: S
                         original_message_id=msg.message_id,
                         original_references=msg.references, results=outcome.batches,
                         from_address=settings.mail_from,
-                        ignored_attachments=outcome.ignored_attachments, now=now)
+                        ignored_attachments=outcome.ignored_attachments, now=now,
+                        portal_url=settings.portal.url)
     outcome.reply = str(write_to_outbox(reply, outbox))
     _record(engine, msg, account, outcome.status, None, outcome.batches,
             str(reply["Message-ID"]), now, since)

@@ -5,7 +5,7 @@ exist (``rma.service.lookup``): the page answers both with the same 404."""
 
 from __future__ import annotations
 
-import datetime as dt
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,9 +15,11 @@ import sqlalchemy as sa
 
 from rma.adapters.db import identity as store
 from rma.adapters.db.batches import account_batches as stored_batches
+from rma.adapters.db.batches import find_batch
 from rma.adapters.db.checks import find_check
 from rma.adapters.readers import read_bytes
-from rma.config import Settings
+from rma.adapters.reports.escape import as_text
+from rma.config import Limits, Settings
 from rma.domain.vocabulary.sheet import SheetData
 from rma.errors import BatchError
 from rma.service.lookup import batch_document
@@ -41,11 +43,31 @@ def account_batches(engine: sa.Engine, account_id: str, limit: int = BATCHES_SHO
     return stored_batches(engine, account_id, limit)
 
 
+#: how many rejected rows the review page offers to correct in place
+EDITABLE_ROWS = 200
+#: the batches whose rows can be corrected (when their file is at hand)
+CORRECTABLE = ("checked", "posted")
+#: how many kept files' rows a process keeps read (``_sheet``)
+SHEETS_KEPT = 4
+
+
+def cell_field(row: int, position: int, column: str | None) -> str:
+    """The review form's name of a cell: ``cell-<row>-<canonical column>`` for a recognised
+    header (``cell-7-recipient_email``), else ``cell-<row>-<position of the column>``."""
+    return f"cell-{row}-{column or position}"
+
+
 @dataclass(frozen=True)
 class ReviewCell:
     header: str
     value: str
     messages: list[str]
+    #: its name in the review's corrections form (``cell_field``)
+    field: str = ""
+
+    @property
+    def multiline(self) -> bool:
+        return "\n" in self.value
 
     @property
     def bad(self) -> bool:
@@ -61,6 +83,8 @@ class ReviewRow:
     claim_ref: str
     cells: list[ReviewCell]
     messages: list[str]
+    #: after a re-check of the row as corrected: "accepted" or "rejected"; "" before
+    verdict: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,22 +96,40 @@ class Review:
     file_messages: list[str] = field(default_factory=list)
     #: a checked upload still waiting in uploads/: it can be submitted without sending it again
     submittable: bool = False
+    #: the rows as sent, when the file is at hand (what corrections start from)
+    sheet: SheetData | None = None
+    #: messages about the corrections sent (a cell too long, nothing corrected …)
+    correction_messages: list[str] = field(default_factory=list)
 
+    @property
+    def correctable(self) -> bool:
+        """Its rejected rows can be corrected in place and re-checked: the rows as sent are
+        at hand (a checked upload still kept, a posted upload in the archive)."""
+        return self.document["status"] in CORRECTABLE and any(row.cells for row in self.rows)
 
-def _shown(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    return str(value)
+    @property
+    def editable(self) -> list[ReviewRow]:
+        """The rejected rows the review page offers to correct in place (the first
+        ``EDITABLE_ROWS`` of them; the rest are corrected in the report and sent again)."""
+        if not self.correctable:
+            return []
+        return [row for row in self.rows if row.cells and row.row is not None][:EDITABLE_ROWS]
+
+    @property
+    def editable_numbers(self) -> set[int | None]:
+        return {row.row for row in self.editable}
 
 
 def _kept_file(engine: sa.Engine, batch_id: str, account_id: str) -> Path | None:
+    """Where the account's batch's file is kept: a checked upload's in uploads/, a posted
+    upload's in the archive (``batches.file``); None when it is not at hand."""
     with engine.connect() as conn:
-        check = find_check(conn, batch_id)
-    if check is None or check["account_id"] != account_id or not check["file"]:
+        record = find_check(conn, batch_id)
+    if record is None:
+        record = find_batch(engine, batch_id)
+    if record is None or record["account_id"] != account_id or not record.get("file"):
         return None
-    path = Path(check["file"])
+    path = Path(record["file"])
     return path if path.is_file() else None
 
 
@@ -102,12 +144,24 @@ def checked_upload(engine: sa.Engine, batch_id: str, account_id: str) -> tuple[P
 
 
 def _sheet(kept: Path | None, settings: Settings) -> SheetData | None:
+    """The kept file's rows as sent (None: unreadable, gone). A kept file is never written
+    again (``keep_upload`` writes a new name, a move gives a new path), so the rows read are
+    kept for the next look at the same file: a re-check does not read a 5,000-row file again.
+    Callers only read the sheet."""
     if kept is None:
         return None
     try:
-        return read_bytes(kept.read_bytes(), kept.name, settings.limits)
+        stat = kept.stat()
+        return _read_kept(str(kept), stat.st_size, stat.st_mtime_ns, settings.limits)
     except (BatchError, OSError):
         return None
+
+
+@functools.lru_cache(maxsize=SHEETS_KEPT)
+def _read_kept(path: str, size: int, mtime_ns: int, limits: Limits) -> SheetData:
+    """``read_bytes`` of a kept file, by its path, size and time of change."""
+    kept = Path(path)
+    return read_bytes(kept.read_bytes(), kept.name, limits)
 
 
 def batch_review(engine: sa.Engine, settings: Settings, batch_id: str, account_id: str
@@ -129,14 +183,16 @@ def batch_review(engine: sa.Engine, settings: Settings, batch_id: str, account_i
         else:
             by_row[int(row)].append(rejection)
     headers = [str(h) for h in sheet.sent.columns] if sheet is not None else []
-    rows = [_review_row(row, rejections, sheet, headers)
+    rows = [review_row(row, rejections, sheet, headers)
             for row, rejections in sorted(by_row.items())]
     submittable = document["status"] == "checked" and kept is not None
-    return Review(document, headers, rows, file_messages, submittable)
+    return Review(document, headers, rows, file_messages, submittable, sheet)
 
 
-def _review_row(row: int, rejections: list[dict[str, Any]], sheet: SheetData | None,
-                headers: list[str]) -> ReviewRow:
+def review_row(row: int, rejections: list[dict[str, Any]], sheet: SheetData | None,
+               headers: list[str], verdict: str = "") -> ReviewRow:
+    """One row of the review: its cells as ``sheet`` holds them, each rejection of
+    ``rejections`` (the batch object's) under the cell it is about."""
     messages_at: dict[str, list[str]] = defaultdict(list)
     loose: list[str] = []
     for rejection in rejections:
@@ -151,6 +207,8 @@ def _review_row(row: int, rejections: list[dict[str, Any]], sheet: SheetData | N
     cells = []
     if sheet is not None:
         values = sheet.sent.loc[row]
-        cells = [ReviewCell(h, _shown(values[h]), messages_at.get(h, [])) for h in headers]
+        cells = [ReviewCell(h, as_text(values[h]), messages_at.get(h, []),
+                            cell_field(row, position, sheet.columns.get(h)))
+                 for position, h in enumerate(headers)]
     claim_ref = next((str(r["claim_ref"]) for r in rejections if r.get("claim_ref")), "")
-    return ReviewRow(row, claim_ref, cells, loose)
+    return ReviewRow(row, claim_ref, cells, loose, verdict)

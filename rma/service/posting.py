@@ -69,17 +69,18 @@ def issue_rows(decision: Decision, sheet: SheetData, batch_id: str) -> pd.DataFr
 
 def post_decision(repo: ClaimsRepository, decision: Decision, claim_ids: list[str],
                   sheet: SheetData, batch_id: str, source: str, account_id: str | None,
-                  sha256: str, now: dt.datetime, reports: dict[str, Path] | None = None
-                  ) -> None:
+                  sha256: str, now: dt.datetime, reports: dict[str, Path] | None = None,
+                  corrects_batch_id: str | None = None) -> None:
     """Insert the batch (with where its ``reports`` are), its accepted claims and SN lines,
-    redeem their codes, log code attempts and store every issue. The caller's transaction
-    makes it all-or-nothing."""
+    redeem their codes, log code attempts and store every issue; ``corrects_batch_id``: the
+    batch whose rows it corrects (the portal's corrections). The caller's transaction makes
+    it all-or-nothing."""
     repo.insert_batch({
         "batch_id": batch_id, "sha256": sha256, "source": source, "account_id": account_id,
         "sheet": sheet.sheet, "file_format": sheet.file_format, "received_at": now,
         "claims_accepted": decision.claims_accepted,
         "claims_rejected": decision.claims_rejected, "status": "posted",
-        "reports": _report_paths(reports),
+        "reports": _report_paths(reports), "corrects_batch_id": corrects_batch_id,
     })
     # Frames go to the repository as they are: it converts them column by column.
     claims = claim_rows(decision, claim_ids, batch_id, now)
@@ -88,7 +89,7 @@ def post_decision(repo: ClaimsRepository, decision: Decision, claim_ids: list[st
     coded = claims[claims["rma_code"].notna()]
     if len(coded):
         repo.redeem_codes(list(zip(coded["rma_code"], coded["claim_id"], strict=True)), now)
-    _log_attempts(repo, decision, now)
+    log_attempts(repo, decision, now)
     repo.insert_issues(issue_rows(decision, sheet, batch_id))
 
 
@@ -97,10 +98,10 @@ def record_check(repo: ClaimsRepository, decision: Decision, document: dict[str,
     """Record a checked batch (its batch object ``document``) and log its code attempts:
     no claim, no SN line, no redemption. In the caller's transaction, as a posting."""
     insert_check(repo.conn, document, sha256, now, str(kept_as) if kept_as else None)
-    _log_attempts(repo, decision, now)
+    log_attempts(repo, decision, now)
 
 
-def _log_attempts(repo: ClaimsRepository, decision: Decision, now: dt.datetime) -> None:
+def log_attempts(repo: ClaimsRepository, decision: Decision, now: dt.datetime) -> None:
     """Every code a batch gave, with its outcome: CODE_INVALID ones count towards the
     lock-out (``ClaimsRepository.invalid_attempts``)."""
     if len(decision.attempts):

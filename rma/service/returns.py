@@ -62,20 +62,23 @@ def hand_back(results: Sequence[BatchResult], returns_root: Path, outbox: Path,
         folder = returns_root / account_id
         folder.mkdir(parents=True, exist_ok=True)
         for result in batches:
-            done.files += _return_files(result, folder)
+            done.files += _return_files(result, folder, settings.portal.url)
     if settings.smtp_url and by_account:
         with engine.connect() as conn:
             recipients = ClaimsRepository(conn).report_recipients(list(by_account))
         for account_id, (name, addresses) in recipients.items():
             mail = build_drop_folder_mail(to=addresses, account_name=name,
                                           results=by_account[account_id],
-                                          from_address=settings.mail_from, now=now)
+                                          from_address=settings.mail_from, now=now,
+                                          portal_url=settings.portal.url)
             done.mails.append(write_to_outbox(mail, outbox))
     return done
 
 
-def _return_files(result: BatchResult, folder: Path) -> list[Path]:
-    """The batch's reports (copies: reports/ keeps the operations' own) and its summary."""
+def _return_files(result: BatchResult, folder: Path, portal_url: str | None = None
+                  ) -> list[Path]:
+    """The batch's reports (copies: reports/ keeps the operations' own) and its summary (with
+    the link to the batch's review page when RMA_PORTAL_URL is set)."""
     written = []
     reports = (result.reports or {}) if result.status == "posted" else {}
     for path in reports.values():
@@ -87,6 +90,6 @@ def _return_files(result: BatchResult, folder: Path) -> list[Path]:
         bounded_name(Path(result.source).name,
                      f".{result.batch_id or result.status}{SUMMARY_SUFFIX}")
     summary = free_name(folder / name, SUMMARY_SUFFIX)
-    summary.write_text(batch_summary_text(result), encoding="utf-8")
+    summary.write_text(batch_summary_text(result, portal_url), encoding="utf-8")
     written.append(summary)
     return written

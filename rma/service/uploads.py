@@ -24,6 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from rma.adapters.db.batches import record_file
 from rma.adapters.inbox import moves
 from rma.adapters.inbox.folders import WaitingFile
 from rma.adapters.names import free_name, safe_filename, temporary_beside
@@ -102,22 +103,39 @@ def check_upload(data: bytes, name: str, account_id: str, engine: sa.Engine,
 
 
 def post_upload(kept: Path, name: str, account_id: str, engine: sa.Engine, settings: Settings,
-                now: dt.datetime | None = None) -> BatchResult:
+                now: dt.datetime | None = None, corrects_batch_id: str | None = None
+                ) -> BatchResult:
     """Post an upload kept by ``keep_upload`` as one batch, then move the file as a
     drop-folder file moves once its batch is committed (a database fault raises and the file
-    stays in ``uploads/``). Run inside the ``ingest-upload`` flow (``flows/upload.py``)."""
+    stays in ``uploads/``). Run inside the ``ingest-upload`` flow (``flows/upload.py``).
+    ``corrects_batch_id``: the batch whose rows the file corrects (``rma.service.corrections``)."""
     now = now or dt.datetime.now(dt.UTC)
     data, _ = read_regular(kept, settings.limits.file_bytes)  # one more byte: TOO_LARGE
     shown = upload_name(name)
-    result = ingest_payload(data, shown, Origin(account_id, f"{API_SOURCE}:{shown}"), engine,
-                            settings, upload_reports(settings), now)
+    origin = Origin(account_id, f"{API_SOURCE}:{shown}", corrects_batch_id)
+    result = ingest_payload(data, shown, origin, engine, settings, upload_reports(settings), now)
     try:
-        moves.settle(WaitingFile(kept, account_id), result.status, result.error,
-                     settings.beside_inbox("archive"), settings.beside_inbox("quarantine"),
-                     now.date())
+        moved = moves.settle(WaitingFile(kept, account_id), result.status, result.error,
+                             settings.beside_inbox("archive"), settings.beside_inbox("quarantine"),
+                             now.date())
     except OSError as exc:  # committed: the file stays in uploads/, where operations see it
         log.warning("%s could not be moved after its batch %s: %s", kept, result.batch_id, exc)
+        moved = kept
+    if result.status == "posted" and result.batch_id and moved is not None:
+        _record_file(engine, result.batch_id, Path(moved))
     return result
+
+
+def _record_file(engine: sa.Engine, batch_id: str, moved: Path) -> None:
+    """Where the posted upload's file is now, so that its review page shows its rows as
+    sent (the portal's corrections start from them). The batch is committed already: a
+    database fault here only costs that, it is logged and never retried into a second
+    posting."""
+    try:
+        record_file(engine, batch_id, str(moved.resolve()))
+    except sa.exc.SQLAlchemyError as exc:
+        log.warning("where the file of batch %s is kept (%s) was not recorded: %s", batch_id,
+                    moved, exc)
 
 
 def claim_file(claim: Mapping[str, Any]) -> bytes:

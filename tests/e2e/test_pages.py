@@ -11,16 +11,14 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
-from fastapi.testclient import TestClient
 
 from rma.adapters.db import tables as t
 from rma.entrypoints.web.pages import SESSION_COOKIE
 from rma.entrypoints.web.security import CONTENT_SECURITY_POLICY
 from rma.service.identity import add_user
 from tests.e2e.api_support import Api, claims_csv, running_api
+from tests.e2e.page_support import browser, csrf_of, link_path, signed_in, upload
 from tests.factories import valid_claim
-
-CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 
 
 @pytest.fixture(scope="module")
@@ -28,33 +26,6 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     folder = tmp_path_factory.mktemp("pages")
     with running_api(f"sqlite:///{folder / 'claims.db'}", folder) as running:
         yield running
-
-
-def browser(api: Api) -> TestClient:
-    """A browser of its own (its own cookies) on the application."""
-    return TestClient(api.client.app, raise_server_exceptions=False)
-
-
-def csrf_of(html: str) -> str:
-    found = CSRF.search(html)
-    assert found, html
-    return found.group(1)
-
-
-def link_path(api: Api, account: str, email: str) -> str:
-    invitation = add_user(api.engine, api.client.app.state.settings, account, email)
-    return "/" + invitation.url.split("://", 1)[1].partition("/")[2]
-
-
-def signed_in(api: Api, account: str, email: str) -> TestClient:
-    client = browser(api)
-    path = link_path(api, account, email)
-    page = client.get(path)
-    assert page.status_code == 200
-    answer = client.post(path, data={"csrf": csrf_of(page.text)}, follow_redirects=False)
-    assert answer.status_code == 303, answer.text
-    return client
-
 
 def test_a_link_shows_a_form_and_only_its_post_signs_in_once(api):
     client = browser(api)
@@ -142,19 +113,13 @@ def test_asking_for_a_link_answers_the_same_for_any_address_and_is_rate_limited(
                    if p.is_file())
 
 
-def _upload(client: TestClient, data: bytes, name: str = "claims.csv"):
-    token = csrf_of(client.get("/upload").text)
-    return client.post("/upload", data={"csrf": token}, files={"file": (name, data)},
-                       follow_redirects=False)
-
-
 def test_the_review_page_marks_every_bad_cell_with_its_message_and_shows_markup_as_text(api):
     client = signed_in(api, "D-001", "review@d001.example")
     data = claims_csv(api.folder, valid_claim(claim_ref="PG-OK"),
                       valid_claim(claim_ref="PG-BAD", recipient_country="<script>alert(1)</script>",
                                   recipient_email="not-an-address"),
                       name="review.csv")
-    answer = _upload(client, data)
+    answer = upload(client, data)
     assert answer.status_code == 303, answer.text
     review_path = answer.headers["location"]
     page = client.get(review_path)
@@ -205,7 +170,7 @@ def test_the_review_page_marks_every_bad_cell_with_its_message_and_shows_markup_
 
 def test_an_unreadable_upload_is_answered_on_the_upload_page(api):
     client = signed_in(api, "D-001", "bad@d001.example")
-    answer = _upload(client, b"not a spreadsheet", name="claims.pdf")
+    answer = upload(client, b"not a spreadsheet", name="claims.pdf")
     assert answer.status_code == 400 and 'class="error"' in answer.text
 
 

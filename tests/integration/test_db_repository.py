@@ -237,6 +237,30 @@ def _downgrade(url: str, revision: str) -> None:
         eng.dispose()
 
 
+def posted_batch_with_claim(url: str, at: datetime) -> None:
+    """Batch B-1 with claim RMA-2026-000001 of account D-1, in only the columns every
+    revision has: a migration that rebuilt ``batches`` would trip the claim's foreign key
+    on SQLite."""
+    old = sa.table("batches", *(sa.column(c) for c in (
+        "batch_id", "sha256", "source", "claims_accepted", "claims_rejected", "status")),
+        sa.column("received_at", sa.DateTime(timezone=True)))
+    eng = make_engine(url)
+    try:
+        with posting_transaction(eng) as conn:
+            conn.execute(sa.insert(old), [{"batch_id": "B-1", "sha256": "a" * 64,
+                                           "source": "x", "claims_accepted": 0,
+                                           "claims_rejected": 0, "status": "posted",
+                                           "received_at": at}])
+            conn.execute(sa.text("INSERT INTO accounts (account_id, name, kind, emails, "
+                                 "active, updated_at) VALUES ('D-1', 'D', 'distributor', '', "
+                                 "true, :at)"), {"at": at})
+            conn.execute(sa.text("INSERT INTO claims (claim_id, batch_id, account_id, status, "
+                                 "submitted_at) VALUES ('RMA-2026-000001', 'B-1', 'D-1', "
+                                 "'submitted', :at)"), {"at": at})
+    finally:
+        eng.dispose()
+
+
 def _mail_schema(url: str) -> tuple[set[str], set[str], list[tuple]]:
     eng = make_engine(url)
     try:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from rma.adapters.db import identity as store
 from rma.adapters.db import tables as t
-from rma.adapters.db.engine import make_engine, posting_transaction, upgrade
+from rma.adapters.db.engine import make_engine, upgrade
 from rma.config import Settings, load_settings
 from rma.config.declare import Rate
 from rma.errors import ConfigError, RmaError
@@ -32,7 +32,7 @@ from rma.service.identity import (
     token_account,
 )
 from tests.e2e.conftest import seed_database
-from tests.integration.test_db_repository import _downgrade
+from tests.integration.test_db_repository import _downgrade, posted_batch_with_claim
 
 NOW = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.UTC)
 
@@ -202,21 +202,7 @@ def test_0009_adds_the_portal_tables_and_batches_reports_and_downgrades(db_url, 
     """With a claim of a posted batch in place (a rebuild of batches would trip its foreign
     key on SQLite), up and down and up again."""
     upgrade(db_url, revision="0008")
-    old = sa.table("batches", *(sa.column(c) for c in (
-        "batch_id", "sha256", "source", "claims_accepted", "claims_rejected", "status")),
-        sa.column("received_at", sa.DateTime(timezone=True)))
-    eng = make_engine(db_url)
-    with posting_transaction(eng) as conn:
-        conn.execute(sa.insert(old), [{"batch_id": "B-1", "sha256": "a" * 64, "source": "x",
-                                       "claims_accepted": 0, "claims_rejected": 0,
-                                       "status": "posted", "received_at": NOW}])
-        conn.execute(sa.text("INSERT INTO accounts (account_id, name, kind, emails, active, "
-                             "updated_at) VALUES ('D-1', 'D', 'distributor', '', true, :at)"),
-                     {"at": NOW})
-        conn.execute(sa.text("INSERT INTO claims (claim_id, batch_id, account_id, status, "
-                             "submitted_at) VALUES ('RMA-2026-000001', 'B-1', 'D-1', "
-                             "'submitted', :at)"), {"at": NOW})
-    eng.dispose()
+    posted_batch_with_claim(db_url, NOW)
     upgrade(db_url)
     portal = {"checks", "users", "signin_links", "sessions", "api_tokens", "rate_limits"}
     assert portal <= _tables(db_url)

@@ -33,7 +33,8 @@ PLAIN = re.compile(r"^\[(\d+)/(\d+)\] (\S+): (posted, \d+ accepted, \d+ rejected
                    r" \(\d+\.\d s\)$")
 COUNT = re.compile(r"^\[(\d+)/(\d+)\] ")
 JSON_KEYS = {"batch_id", "source", "account_id", "status", "claims_accepted", "claims_rejected",
-             "claim_ids", "rejections", "warnings", "reports", "error"}
+             "claim_ids", "rejections", "warnings", "reports", "error", "corrects_batch_id",
+             "corrected_by"}
 LOGFMT = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
 
 

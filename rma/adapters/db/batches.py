@@ -62,3 +62,19 @@ def account_batches(engine: sa.Engine, account_id: str, limit: int) -> list[dict
         rows = conn.execute(sa.select(both).order_by(both.c.at.desc(), both.c.batch_id.desc())
                             .limit(limit)).mappings()
         return [dict(row) for row in rows]
+
+
+def correcting_batches(engine: sa.Engine, batch_id: str, account_id: str) -> list[str]:
+    """The account's batches that correct this one (``corrects_batch_id``), oldest first."""
+    with engine.connect() as conn:
+        return list(conn.execute(
+            sa.select(batches.c.batch_id)
+            .where(batches.c.corrects_batch_id == batch_id, batches.c.account_id == account_id)
+            .order_by(batches.c.received_at, batches.c.batch_id)).scalars())
+
+
+def record_file(engine: sa.Engine, batch_id: str, path: str) -> None:
+    """Where a posted batch's file is kept now that it has moved (``batches.file``)."""
+    with engine.begin() as conn:
+        conn.execute(sa.update(batches).where(batches.c.batch_id == batch_id)
+                     .values(file=path))

@@ -98,6 +98,12 @@ batches = sa.Table(
     #: where its rejection reports were written (JSON: {"xlsx": path, "csv": path}); NULL for
     #: a batch with none, and for batches posted before revision 0009
     sa.Column("reports", sa.Text, nullable=True),
+    #: the batch this one corrects (SPEC §9: rows corrected in the portal), a posted or a
+    #: checked batch of the same account; NULL for any other batch (revision 0010)
+    sa.Column("corrects_batch_id", sa.String(32), nullable=True, index=True),
+    #: where the file it was posted from is kept once moved (the archive), for a batch sent
+    #: through the portal or the API: its review page shows its rows as sent; else NULL
+    sa.Column("file", sa.Text, nullable=True),
 )
 
 #: Canonical columns stored on the claim itself (SN lines, account, ref and code are apart).

@@ -37,8 +37,10 @@ _MSGID = re.compile(r"^<[!-;=?-~]{1,250}@[!-;=?-~]{1,250}>$")
 def build_reply(*, to: str, original_subject: str, original_message_id: str,
                 original_references: Sequence[str], results: list[BatchResult],
                 from_address: str, ignored_attachments: Sequence[str] = (),
-                now: dt.datetime | None = None) -> EmailMessage:
-    """The reply to one e-mail: summary per batch in the body, one report per rejected batch."""
+                now: dt.datetime | None = None, portal_url: str | None = None
+                ) -> EmailMessage:
+    """The reply to one e-mail: summary per batch in the body, one report per rejected batch;
+    with ``portal_url`` (RMA_PORTAL_URL) each batch's section links to its review page."""
     now = now or dt.datetime.now(dt.UTC)
     if now.tzinfo is None:
         now = now.replace(tzinfo=dt.UTC)
@@ -57,16 +59,19 @@ def build_reply(*, to: str, original_subject: str, original_message_id: str,
     msg["Auto-Submitted"] = "auto-replied"
     msg["X-Auto-Response-Suppress"] = "All"
 
-    _add_summary(msg, results, MAIL_INTRO, ignored_attachments, dropped=False)
+    _add_summary(msg, results, MAIL_INTRO, ignored_attachments, dropped=False,
+                 portal_url=portal_url)
     return msg
 
 
 def build_drop_folder_mail(*, to: Sequence[str], account_name: str,
                            results: list[BatchResult], from_address: str,
-                           now: dt.datetime | None = None) -> EmailMessage:
+                           now: dt.datetime | None = None, portal_url: str | None = None
+                           ) -> EmailMessage:
     """What became of the files an account dropped in its folder during one run: the same
     summary as an e-mail reply, one report attached per batch with rejections. A new message
-    (not a reply), marked ``Auto-Submitted: auto-generated`` (RFC 3834)."""
+    (not a reply), marked ``Auto-Submitted: auto-generated`` (RFC 3834); ``portal_url`` as
+    for ``build_reply``."""
     now = now or dt.datetime.now(dt.UTC)
     msg = EmailMessage()
     msg["From"] = one_line(from_address)
@@ -78,12 +83,13 @@ def build_drop_folder_mail(*, to: Sequence[str], account_name: str,
     msg["Message-ID"] = make_msgid(domain=_domain(from_address))
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Auto-Response-Suppress"] = "All"
-    _add_summary(msg, results, DROP_FOLDER_INTRO, (), dropped=True)
+    _add_summary(msg, results, DROP_FOLDER_INTRO, (), dropped=True, portal_url=portal_url)
     return msg
 
 
 def _add_summary(msg: EmailMessage, results: list[BatchResult], intro: str,
-                 ignored_attachments: Sequence[str], dropped: bool) -> None:
+                 ignored_attachments: Sequence[str], dropped: bool,
+                 portal_url: str | None = None) -> None:
     """The body (a section per batch) and one report attached per batch with rejections."""
     attachments: list[tuple[str, bytes]] = []
     sections: list[str] = []
@@ -91,7 +97,8 @@ def _add_summary(msg: EmailMessage, results: list[BatchResult], intro: str,
         attachment = _report_attachment(result, stem)
         if attachment is not None:
             attachments.append(attachment)
-        sections.append(batch_section(result, label, attachment[0] if attachment else None))
+        sections.append(batch_section(result, label, attachment[0] if attachment else None,
+                                      portal_url))
     rejected = any(r.status == "posted" and r.rejections for r in results)
     msg.set_content(reply_body(sections, ignored_attachments, rejected, intro),
                     cte="quoted-printable")

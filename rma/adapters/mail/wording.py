@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from rma.domain.vocabulary.columns import LABELS
 from rma.domain.vocabulary.reasons import Reason
@@ -30,9 +31,19 @@ def one_line(text: str) -> str:
     return re.sub(r"\s+", " ", _CONTROL.sub(" ", str(text))).strip()
 
 
-def batch_summary_text(result: BatchResult) -> str:
-    """The plain-words summary of one drop-folder batch, for the account's return folder."""
-    section = batch_section(result, _label_and_stem(result.source, dropped=True)[0], None)
+def review_link(portal_url: str | None, batch_id: str | None) -> str | None:
+    """The address of a batch's review page in the portal (SPEC §9), when RMA_PORTAL_URL is
+    set and the batch has an id; None otherwise."""
+    if not portal_url or not batch_id:
+        return None
+    return f"{portal_url.rstrip('/')}/batches/{quote(batch_id, safe='')}"
+
+
+def batch_summary_text(result: BatchResult, portal_url: str | None = None) -> str:
+    """The plain-words summary of one drop-folder batch, for the account's return folder;
+    with ``portal_url`` (RMA_PORTAL_URL) it carries the link to the batch's review page."""
+    section = batch_section(result, _label_and_stem(result.source, dropped=True)[0], None,
+                            portal_url)
     report = (result.reports or {}).get("xlsx") if result.status == "posted" else None
     if report:
         section += (f"\n\nThe report {Path(report).name} beside this summary shows your rows "
@@ -85,8 +96,10 @@ def reply_body(sections: list[str], ignored: Sequence[str], rejected: bool, intr
     return "\n".join(parts)
 
 
-def batch_section(result: BatchResult, label: str, attachment: str | None) -> str:
-    """One batch's section, titled by ``label``; ``attachment`` names its attached report."""
+def batch_section(result: BatchResult, label: str, attachment: str | None,
+                  portal_url: str | None = None) -> str:
+    """One batch's section, titled by ``label``; ``attachment`` names its attached report;
+    with ``portal_url`` (RMA_PORTAL_URL) the link to the batch's review page."""
     kind = "form" if label == "your e-mail form" else "file"
     title = f"== {'Y' + label[1:] if label.startswith('your ') else label} =="
     lines = [title]
@@ -94,6 +107,9 @@ def batch_section(result: BatchResult, label: str, attachment: str | None) -> st
         first = _clean(result.batch_id or "", 40) or "an earlier batch"
         lines.append(f"This {kind} was already processed as batch {first}; nothing was posted "
                      "again.")
+        link = review_link(portal_url, result.batch_id)
+        if link:
+            lines.append(f"Review it online: {link}")
         return "\n".join(lines)
     if result.status == "failed":
         message = _clean((result.error or {}).get("message") or "", 500)
@@ -104,6 +120,9 @@ def batch_section(result: BatchResult, label: str, attachment: str | None) -> st
                  f"{_count(result.claims_rejected)} rejected.")
     if result.batch_id:
         lines.append(f"Batch: {_clean(result.batch_id, 40)}")
+    link = review_link(portal_url, result.batch_id)
+    if link:
+        lines.append(f"Review it online: {link}")
     if result.claim_ids:
         shown = ", ".join(_clean(c, 40) for c in result.claim_ids[:MAX_CLAIM_IDS])
         more = len(result.claim_ids) - MAX_CLAIM_IDS

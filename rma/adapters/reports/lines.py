@@ -32,6 +32,8 @@ class ReportInput:
     account_id: str | None
     #: the configured threshold and lock-out, which some reasons' words name
     terms: Terms = DEFAULT_TERMS
+    #: the batch's review page in the portal (RMA_PORTAL_URL set), else ""
+    review_url: str = ""
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,7 @@ def _facts(report: ReportInput, rejected: int, warned: int) -> list[tuple[str, A
     sheet = report.sheet
     return [
         ("Batch ID", report.batch_id),
+        *([("Review online", report.review_url)] if report.review_url else []),
         ("Account", report.account_id or "(taken from each row)"),
         ("File name", sheet.source.name),
         ("Sheet", sheet.sheet),

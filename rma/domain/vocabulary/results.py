@@ -33,6 +33,10 @@ class BatchResult:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     reports: dict[str, str] = field(default_factory=dict)
     error: dict[str, str] | None = None
+    #: the batch this one corrects (rows corrected in the portal, SPEC §9), else None
+    corrects_batch_id: str | None = None
+    #: the batches that correct this one (known when a batch is read back; a new one has none)
+    corrected_by: list[str] = field(default_factory=list)
     #: for artifacts and the console, not part of the JSON document
     summary_markdown: str = ""
     issue_table: list[dict[str, Any]] = field(default_factory=list)
@@ -50,6 +54,8 @@ class BatchResult:
             "warnings": list(self.warnings),
             "reports": dict(self.reports),
             "error": self.error,
+            "corrects_batch_id": self.corrects_batch_id,
+            "corrected_by": list(self.corrected_by),
         }
 
     @classmethod

@@ -52,6 +52,12 @@ class BatchObject(BaseModel):
     reports: dict[str, str] = Field(description="where the reports were written; download "
                                     "them from …/rejections.xlsx and …/rejections.csv")
     error: ErrorDetail | None
+    corrects_batch_id: str | None = Field(
+        None, description="the batch whose rows this one corrects (rows corrected in the "
+        "portal and submitted as a new batch), else null")
+    corrected_by: list[str] = Field(
+        default_factory=list, description="the batches that correct this one (given when a "
+        "batch is read back, `GET /api/v1/batches/{batch_id}`)")
 
 
 class ClaimList(BaseModel):

@@ -1,0 +1,110 @@
+"""The review page's corrections (SPEC §9): a checked upload's rejected rows corrected in
+place, re-checked without sending the file again, and submitted as a new batch linked to the
+one they correct (``rma.service.corrections``).
+
+Both are one form on the review page (its cells named by ``cell_field``) with two buttons:
+``re-check`` answers the review page again with each corrected row's new verdict and posts
+nothing; ``submit`` posts the corrected rows as one flow run of ``ingest-upload``, as the
+review's own submit does, and shows the new batch. Another account's batch is the same 404 as
+one that does not exist; a form without its CSRF token is refused and does nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from flows.upload import ingest_upload
+from rma.domain.vocabulary.results import Batches
+from rma.entrypoints.web.pages import (
+    CSRF_FIELD,
+    Member,
+    Visitor,
+    check_csrf,
+    not_found,
+    render,
+    within_rate,
+)
+from rma.service.corrections import (
+    NOTHING_CORRECTED,
+    Corrected,
+    corrections,
+    keep_corrected,
+    recheck,
+)
+from rma.service.portal import Review
+
+router = APIRouter(include_in_schema=False)
+
+
+async def _form(request: Request, seen: Visitor) -> dict[str, str]:
+    """The form's text fields, once its CSRF token is this browser's (403 otherwise)."""
+    form = await request.form(max_files=0)
+    token = form.get(CSRF_FIELD)
+    check_csrf(seen, token if isinstance(token, str) else None)
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+def _corrected(request: Request, batch_id: str, seen: Visitor, form: dict[str, str]
+               ) -> tuple[Review, Corrected | None]:
+    assert seen.user is not None
+    state = request.app.state
+    found = corrections(state.engine, state.settings, batch_id, seen.user.account_id, form)
+    if found is None:
+        raise not_found()
+    return found
+
+
+def _page(request: Request, seen: Visitor, review: Review, status_code: int = 200
+          ) -> HTMLResponse:
+    return render(request, seen, "review.html", status_code=status_code, review=review,
+                  batch=review.document)
+
+
+def _recheck(request: Request, batch_id: str, seen: Visitor, form: dict[str, str]
+             ) -> HTMLResponse:
+    review, corrected = _corrected(request, batch_id, seen, form)
+    if corrected is None:
+        return _page(request, seen, _nothing(review), 400)
+    state = request.app.state
+    return _page(request, seen, recheck(corrected, state.engine, state.settings))
+
+
+def _nothing(review: Review) -> Review:
+    return replace(review, correction_messages=[NOTHING_CORRECTED])
+
+
+def _submit(request: Request, batch_id: str, seen: Visitor, form: dict[str, str]) -> Response:
+    assert seen.user is not None
+    account = seen.user.account_id
+    review, corrected = _corrected(request, batch_id, seen, form)
+    if corrected is None:
+        return _page(request, seen, _nothing(review), 400)
+    within_rate(request, "uploads", account)
+    state = request.app.state
+    kept = keep_corrected(corrected, account, state.settings)
+    document: dict[str, Any]
+    [document] = Batches([ingest_upload(str(kept), corrected.name, account,
+                                        state.settings.database_url,
+                                        corrects_batch_id=batch_id)])
+    if document["status"] == "posted" and document["batch_id"]:
+        return RedirectResponse(f"/batches/{document['batch_id']}", status_code=303)
+    return render(request, seen, "submitted.html", batch=document)
+
+
+@router.post("/batches/{batch_id}/recheck")
+async def recheck_page(request: Request, batch_id: str, seen: Member) -> Response:
+    """The review page again, each corrected row with its new verdict; nothing posted."""
+    form = await _form(request, seen)
+    return await run_in_threadpool(_recheck, request, batch_id, seen, form)
+
+
+@router.post("/batches/{batch_id}/corrections")
+async def submit_corrections(request: Request, batch_id: str, seen: Member) -> Response:
+    """Post the corrected rows as a new batch that corrects this one."""
+    form = await _form(request, seen)
+    return await run_in_threadpool(_submit, request, batch_id, seen, form)
