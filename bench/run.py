@@ -75,17 +75,19 @@ def machine() -> dict[str, Any]:
     }
 
 
-def generate(kind: str, rows: int) -> Path:
-    """bench/out/claims-<rows>.<kind>, ~10% bad rows; reused when it already exists."""
+def generate(kind: str, rows: int, seed: int = 0) -> Path:
+    """bench/out/claims-<rows>.<kind> (``-seed<N>`` before the suffix for another seed), ~10%
+    bad rows; reused when it already exists."""
     from tests.factories import generate_rows, write_csv, write_xlsx
 
-    path = OUT / f"claims-{rows}.{kind}"
+    path = OUT / (f"claims-{rows}.{kind}" if seed == 0 else f"claims-{rows}-seed{seed}.{kind}")
     if path.exists():
         print(f"  {path.name}: cached ({path.stat().st_size / 1e6:.1f} MB)")
         return path
     start = time.perf_counter()
     tmp = path.with_name(f".partial-{path.name}")
-    (write_xlsx if kind == "xlsx" else write_csv)(tmp, generate_rows(rows, bad_ratio=0.1))
+    write = write_xlsx if kind == "xlsx" else write_csv
+    write(tmp, generate_rows(rows, bad_ratio=0.1, seed=seed))
     os.replace(tmp, path)
     print(f"  {path.name}: generated in {time.perf_counter() - start:.1f} s "
           f"({path.stat().st_size / 1e6:.1f} MB)")
@@ -131,7 +133,7 @@ def run_stages(path: Path, profile: bool) -> dict[str, Any]:
     return json.loads(result.read_text())
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -141,7 +143,7 @@ def _free_port() -> int:
 def prefect_server(home: Path, timeout: float = 180) -> Iterator[str]:
     """A ``prefect server`` on a free loopback port with its own PREFECT_HOME; yields its API
     URL once /api/health answers, and stops it (its whole process group) on exit."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
            "PREFECT_UI_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING"}
     env.pop("PREFECT_API_URL", None)
