@@ -71,7 +71,7 @@ def open_page(chromium: Browser, portal: Web) -> Iterator[OpenPage]:
     problems = []
     for context, watcher in opened:
         context.close()
-        problems += watcher.seen()
+        problems += watcher.problems
     assert not problems, "the browser saw:\n" + "\n".join(problems)
 
 

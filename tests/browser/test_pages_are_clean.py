@@ -54,8 +54,8 @@ def test_the_watcher_sees_a_csp_violation_a_script_error_and_a_failed_request(
     page.route(re.compile(r"/watcher-gone\.png$"), lambda route: route.abort())
     page.goto("/watcher-page")
     expect(page).to_have_title("t")  # the inline script did not run
-    seen = "\n".join(watcher.seen())
+    seen = "\n".join(watcher.problems)
     assert "CSP violation: script-src-elem blocked inline" in seen, seen
     assert "page error: boom" in seen or "Error: boom" in seen, seen
     assert "request failed: GET " + portal.base + "/watcher-gone.png" in seen, seen
-    watcher.forget()  # seen, as they should be: not this test's failure
+    watcher.problems.clear()  # seen, as they should be: not this test's failure

@@ -13,9 +13,11 @@ from playwright.sync_api import expect
 from tests.browser.steps import (
     bad_cells,
     count,
+    invite_with_cli,
     row_verdict,
     screenshot,
     search_claims,
+    sign_in,
     signed_in,
     upload,
 )
@@ -30,7 +32,7 @@ def test_a_bad_cell_corrected_in_place_is_re_checked_submitted_and_found_in_the_
                            installation_date="not a date")
     path = write_csv(tmp_path / "march.csv", [good, fixable, hopeless])
     page, _ = open_page()
-    signed_in(page, portal, "D-001", "flow@d001.example")
+    sign_in(page, invite_with_cli(portal, "D-001", "flow@d001.example"))
 
     review = upload(page, path, screenshot_as="portal-upload")
     assert (count(page, "accepted"), count(page, "rejected")) == (1, 2)

@@ -5,8 +5,10 @@ violation; the tier's page fixture fails the test when any was seen.
 Chromium reports a CSP violation on the console, and the init script below reports it once
 more with the directive and what was blocked, so the failure says which rule a page broke.
 A test that means to see an error status (another account's batch is 404) says so with
-``expect_status``: Chromium logs "Failed to load resource" for such an answer too. A file
-the page downloads ends its request as "aborted" in Chromium: not a failure."""
+``expect_status``: Chromium logs "Failed to load resource" for such an answer too. A request
+the browser itself gave up (``net::ERR_ABORTED``: the page moved on before the icon came, or a
+file was downloaded instead of shown) is no failure of ours; every other failure is (refused,
+reset, empty answer)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 
 from playwright.sync_api import ConsoleMessage, Page, Request, Response
 
+ABORTED = "net::ERR_ABORTED"
 CSP_REPORTER = """
 document.addEventListener("securitypolicyviolation", (e) => {
   console.error("CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline")
@@ -27,8 +30,6 @@ class Watcher:
     origin: str
     problems: list[str] = field(default_factory=list)
     expected: set[tuple[str, int]] = field(default_factory=set)
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    downloads: set[str] = field(default_factory=set)
 
     @classmethod
     def on(cls, page: Page, origin: str) -> Watcher:
@@ -38,17 +39,7 @@ class Watcher:
         page.on("pageerror", lambda error: watcher.problems.append(f"page error: {error}"))
         page.on("requestfailed", watcher._request_failed)
         page.on("response", watcher._response)
-        page.on("download", lambda download: watcher.downloads.add(download.url))
         return watcher
-
-    def seen(self) -> list[str]:
-        """Everything wrong so far (a request that failed, unless it was a download: the
-        download event may come after the request's failure)."""
-        return self.problems + [text for url, text in self.failed if url not in self.downloads]
-
-    def forget(self) -> None:
-        self.problems.clear()
-        self.failed.clear()
 
     def expect_status(self, path: str, status: int) -> None:
         """An answer of ``status`` for ``path`` (of our origin) is what the test wants."""
@@ -66,9 +57,9 @@ class Watcher:
         self.problems.append(f"console error: {message.text} ({where})")
 
     def _request_failed(self, request: Request) -> None:
-        if request.url.startswith(self.origin):
-            self.failed.append((request.url, f"request failed: {request.method} "
-                                             f"{request.url} ({request.failure})"))
+        if request.url.startswith(self.origin) and request.failure != ABORTED:
+            self.problems.append(f"request failed: {request.method} {request.url} "
+                                 f"({request.failure})")
 
     def _response(self, response: Response) -> None:
         if not response.url.startswith(self.origin) or response.status < 400:
