@@ -114,9 +114,13 @@ def search_claims(page: Page, serial_number: str) -> list[list[str]]:
             for row in page.locator("table.list tbody tr").all()]
 
 
-def screenshot(page: Page, name: str) -> Path:
-    """Keep a full-page screenshot under tests/browser/screenshots (git-ignored)."""
+def screenshot(page: Page, name: str, show: str | None = None) -> Path:
+    """Keep a full-page screenshot under tests/browser/screenshots (git-ignored); ``show``:
+    a selector scrolled into view first (the review table scrolls sideways: its marked cells
+    are far to the right of a 1280-pixel window)."""
     SCREENSHOTS.mkdir(exist_ok=True)
+    if show:
+        page.locator(show).first.scroll_into_view_if_needed()
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path

@@ -42,7 +42,7 @@ def test_a_bad_cell_corrected_in_place_is_re_checked_submitted_and_found_in_the_
     assert all(messages and all(m.strip() for m in messages) for messages in cells.values())
     assert page.locator("#cell-3-recipient_email").input_value() == "anna at example"
     expect(page.locator("#cell-3-recipient_email")).to_have_attribute("aria-invalid", "true")
-    screenshot(page, "portal-review")
+    screenshot(page, "portal-review", show="td.bad")
 
     page.locator("#cell-3-recipient_email").fill("anna@example.com")
     page.locator("#recheck").click()
@@ -50,7 +50,7 @@ def test_a_bad_cell_corrected_in_place_is_re_checked_submitted_and_found_in_the_
     assert row_verdict(page, 4) is None  # not corrected: not re-checked, still marked
     expect(page.locator("#cell-4-recipient_country")).to_have_attribute("aria-invalid", "true")
     assert page.locator("#cell-3-recipient_email").input_value() == "anna@example.com"
-    screenshot(page, "review-rechecked")
+    screenshot(page, "review-rechecked", show="td.bad")
     tab, _ = open_page(tab_of=page)
     assert search_claims(tab, str(fixable["serial_number"])) == []  # a re-check posts nothing
 
@@ -83,7 +83,7 @@ def test_markup_in_a_cell_is_shown_as_text_in_its_input_and_runs_nothing(page, p
     assert page.locator("#cell-2-recipient_email").input_value() == bold
     assert page.locator("table.review script, table.review b").count() == 0
     assert page.evaluate("window.pwned") is None and dialogs == []
-    screenshot(page, "review-markup")
+    screenshot(page, "review-markup", show="td.bad")
 
     page.locator("#cell-2-recipient_email").fill("still <b>bad</b>")
     page.locator("#recheck").click()
