@@ -6,6 +6,8 @@ cell is shown as text and runs nothing. The review page's screenshots are kept."
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import expect
 
 from tests.browser.steps import (
@@ -40,6 +42,7 @@ def test_a_bad_cell_corrected_in_place_is_re_checked_submitted_and_found_in_the_
     assert all(messages and all(m.strip() for m in messages) for messages in cells.values())
     assert page.locator("#cell-3-recipient_email").input_value() == "anna at example"
     expect(page.locator("#cell-3-recipient_email")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_role("button", name="Submit: post the 1 accepted claim", exact=True)).to_be_visible()
     screenshot(page, "portal-review", show="td.bad")
 
     page.locator("#cell-3-recipient_email").fill("anna@example.com")
@@ -82,6 +85,8 @@ def test_markup_in_a_cell_is_shown_as_text_in_its_input_and_runs_nothing(page, p
     assert page.locator("#cell-2-recipient_email").input_value() == bold
     assert page.locator("table.review script, table.review b").count() == 0
     assert page.evaluate("window.pwned") is None and dialogs == []
+    # no claim accepted: nothing to post, no "Submit: post the 0 accepted claims"
+    expect(page.get_by_role("button", name=re.compile(r"^Submit: post"))).to_have_count(0)
     screenshot(page, "review-markup", show="td.bad")
 
     page.locator("#cell-2-recipient_email").fill('still "><b>bad</b>')
