@@ -13,7 +13,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rma.errors import ApiError, DatabaseNotReady, DatabaseUnavailable
 
-__all__ = ["ApiError", "error_response", "install", "not_found", "validation_message"]
+__all__ = ["ApiError", "error_response", "http_error_response", "install", "not_found",
+           "validation_message"]
 
 log = logging.getLogger("rma.web")
 
@@ -35,6 +36,14 @@ def error_response(status: int, code: str, message: str,
                         headers=dict(headers or {}))
 
 
+def http_error_response(exc: StarletteHTTPException) -> JSONResponse:
+    """An error answered by status alone (routing, methods, limits) in the one shape."""
+    status = exc.status_code
+    message = NOT_FOUND if status == 404 else str(exc.detail)
+    return error_response(status, STATUS_CODES.get(status, "ERROR"), message,
+                          getattr(exc, "headers", None))
+
+
 def install(app: FastAPI) -> None:
     """Answer every error in the one shape."""
 
@@ -44,10 +53,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        status = exc.status_code
-        message = NOT_FOUND if status == 404 else str(exc.detail)
-        return error_response(status, STATUS_CODES.get(status, "ERROR"), message,
-                              getattr(exc, "headers", None))
+        return http_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from rma.entrypoints.web.errors import http_error_response
 from rma.errors import PageError
 from rma.service.identity import User, csrf_token, csrf_valid, rate_limited, session_user
 from rma.service.portal import account_name
@@ -161,9 +162,7 @@ def error_page(request: Request, exc: PageError) -> Response:
 
 def install_errors(app: FastAPI) -> None:
     """Errors of the pages as pages: a ``PageError``, and a path that is no page (404) the
-    same page as ``not_found``; the API's paths keep their JSON errors (installed before,
-    by ``rma.entrypoints.web.errors.install``)."""
-    json_http_error = app.exception_handlers[StarletteHTTPException]
+    same page as ``not_found``; the API's paths keep their JSON errors."""
 
     @app.exception_handler(PageError)
     async def page_error(request: Request, exc: PageError) -> Response:
@@ -174,5 +173,4 @@ def install_errors(app: FastAPI) -> None:
         if exc.status_code == 404 and not request.url.path.startswith(API_PATHS) \
                 and not request.url.path.startswith("/static/"):
             return error_page(request, not_found())
-        answer: Response = await json_http_error(request, exc)
-        return answer
+        return http_error_response(exc)

@@ -26,7 +26,7 @@ UPLOAD_PATHS = (UPLOAD,)
 
 def install(app: FastAPI) -> None:
     """The pages, and their errors as pages (the API keeps its JSON errors: install after
-    ``rma.entrypoints.web.errors``)."""
+    ``rma.entrypoints.web.errors``, whose handler of a path that is no page this replaces)."""
     for module in (signin, uploads, corrections, filing, lists, staff):
         app.include_router(module.router)
     install_errors(app)
