@@ -3,7 +3,8 @@ three SNs and finds the claim; bad input comes back with every bad field marked 
 kept, markup as text; an installer below the threshold enters the RMA code, sees what
 Customer Service registered, adds the rest and files a claim that carries the prefill; an
 unknown code and another account's are one answer and count towards the lock-out, which
-then blocks; a form without its CSRF token does nothing."""
+then blocks; the code step and the API share one rate of look-ups; a form without its CSRF
+token does nothing."""
 
 from __future__ import annotations
 
@@ -152,9 +153,15 @@ def test_an_unknown_code_and_another_accounts_are_one_answer_and_five_lock_the_a
     assert unknown.status_code == foreign.status_code == 400
     assert unknown.text.replace("NOPE-0000", "X") == foreign.text.replace("GOOD-0001", "X")
     assert "Munich" not in foreign.text and "CS Site 1" not in foreign.text
-    for n in range(3):
-        send_form(client, "/claims/new", "/claims/new/code", {"rma_code": f"GUESS-{n}"})
     invalid = t.code_attempts.c.outcome == "CODE_INVALID"
+    # a claim filed with a code that is none: step 1 again, its attempt counted once
+    filed = send_form(client, "/claims/new", "/claims/new",
+                      {"code": "NOPE-1111", **claim_fields(serials=["SNNOPE0001"])})
+    assert filed.status_code == 400 and 'id="code-error"' in filed.text
+    assert 'value="NOPE-1111"' in filed.text and 'id="claim-form"' not in filed.text
+    assert _count(api, t.code_attempts, invalid, t.code_attempts.c.account_id == "I-SILVER") == 3
+    for n in range(2):
+        send_form(client, "/claims/new", "/claims/new/code", {"rma_code": f"GUESS-{n}"})
     assert _count(api, t.code_attempts, invalid, t.code_attempts.c.account_id == "I-SILVER") == 5
     # locked: a valid code of the account is refused too, on the look-up and on filing
     locked = send_form(client, "/claims/new", "/claims/new/code", {"rma_code": "SILV-0006"})
@@ -177,3 +184,18 @@ def test_a_form_of_the_claim_pages_without_its_csrf_token_does_nothing(fresh):
             refused = client.post(action, data={**token, **fields})
             assert refused.status_code == 403 and "Form refused" in refused.text
     assert _count(api, t.batches) == batches and _count(api, t.code_attempts) == attempts
+
+
+def test_the_code_step_and_the_api_share_one_rate_of_look_ups(tmp_path):
+    with running_api(f"sqlite:///{tmp_path / 'claims.db'}", tmp_path,
+                     RMA_RATE_CODE_LOOKUPS="2/1h") as api:
+        client = signed_in(api, "I-SILVER", "rate@silver.example")
+        assert api.client.get("/api/v1/codes/SILV-0006",
+                              headers=api.auth("I-SILVER")).status_code == 200
+        page = send_form(client, "/claims/new", "/claims/new/code", {"rma_code": "SILV-0006"})
+        assert page.status_code == 200 and 'id="claim-form"' in page.text
+        over = send_form(client, "/claims/new", "/claims/new/code", {"rma_code": "SILV-0006"})
+        assert over.status_code == 429 and over.headers["retry-after"]
+        assert "Too many requests" in over.text
+        assert api.client.get("/api/v1/codes/SILV-0006",
+                              headers=api.auth("I-SILVER")).status_code == 429
