@@ -5,12 +5,13 @@ with the fields it registered, and lift an account's lock-out. ``rma codes issue
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import sqlalchemy as sa
 
 from rma.adapters.db.engine import posting_transaction
 from rma.adapters.db.reference_codes import issue_code as store_code
-from rma.adapters.db.reference_codes import unlock_codes
+from rma.adapters.db.reference_codes import locked_accounts, unlock_codes
 from rma.config import Settings
 
 
@@ -30,3 +31,9 @@ def unlock(engine: sa.Engine, account_id: str) -> None:
     """Lift the account's code lock-out (``RmaError`` for an unknown account)."""
     with posting_transaction(engine) as conn:
         unlock_codes(conn, account_id)
+
+
+def locked_out(engine: sa.Engine) -> list[dict[str, Any]]:
+    """The accounts locked out of codes now, the most recently locked first."""
+    with engine.connect() as conn:
+        return locked_accounts(conn)

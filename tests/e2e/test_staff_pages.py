@@ -102,11 +102,14 @@ def test_staff_lift_a_lock_out_and_the_installer_may_use_its_codes_again(fresh):
     assert locked.status_code == 429
 
     staff = staff_signed_in(api, "D-002", "unlock@ops.example")
+    listed = staff.get("/staff/lockouts").text
+    assert 'id="unlock-I-SILVER"' in listed and "Silver Installs" in listed
     assert staff.post("/staff/lockouts", data={"account_id": "I-SILVER"}).status_code == 403
     unknown = send_form(staff, "/staff/lockouts", "/staff/lockouts", {"account_id": "NOBODY"})
     assert unknown.status_code == 400 and 'id="unlock-error"' in unknown.text
     lifted = send_form(staff, "/staff/lockouts", "/staff/lockouts", {"account_id": "I-SILVER"})
     assert lifted.status_code == 200 and 'id="unlocked"' in lifted.text
+    assert 'id="none-locked"' in lifted.text
 
     usable = send_form(installer, "/claims/new", "/claims/new/code", {"rma_code": "SILV-0006"})
     assert usable.status_code == 200 and 'id="claim-form"' in usable.text

@@ -15,7 +15,7 @@ from rma.domain.vocabulary.columns import CS_FIELDS
 from rma.entrypoints.web.claimform import CS_LABELS
 from rma.entrypoints.web.kit import Staff, Visitor, form_fields, render
 from rma.errors import RmaError
-from rma.service.codes import issue_code, unlock
+from rma.service.codes import issue_code, locked_out, unlock
 from rma.service.status import gather
 
 STAFF = "/staff"
@@ -73,18 +73,25 @@ async def issue(request: Request, seen: Staff) -> HTMLResponse:
     return await run_in_threadpool(_issue, request, seen, form)
 
 
+def _lockouts_page(request: Request, seen: Visitor, status_code: int = 200, account: str = "",
+                   error: str = "", unlocked: str = "") -> HTMLResponse:
+    return render(request, seen, "staff_lockouts.html", status_code=status_code,
+                  locked=locked_out(request.app.state.engine), account=account, error=error,
+                  unlocked=unlocked)
+
+
 @router.get(LOCKOUTS)
 def lockouts_page(request: Request, seen: Staff) -> HTMLResponse:
-    return render(request, seen, "staff_lockouts.html", account="", error="", unlocked="")
+    """The accounts locked out of codes, each with its button, and a form for any account."""
+    return _lockouts_page(request, seen)
 
 
 def _unlock(request: Request, seen: Visitor, account: str) -> HTMLResponse:
     try:
         unlock(request.app.state.engine, account)
     except RmaError as exc:
-        return render(request, seen, "staff_lockouts.html", status_code=400, account=account,
-                      error=str(exc), unlocked="")
-    return render(request, seen, "staff_lockouts.html", account="", error="", unlocked=account)
+        return _lockouts_page(request, seen, 400, account, str(exc))
+    return _lockouts_page(request, seen, unlocked=account)
 
 
 @router.post(LOCKOUTS)
