@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from rma.adapters.db import tables as t
+from rma.entrypoints.web.security import CONTENT_SECURITY_POLICY
 from rma.service.codes import issue_code
 from tests.e2e.api_support import Api, running_api
 from tests.e2e.page_support import claim_fields, csrf_of, send_form, signed_in
@@ -64,6 +65,8 @@ def test_a_distributor_files_one_claim_with_three_sns_and_finds_it(api):
     page = client.get("/claims/new")
     assert page.status_code == 200 and 'id="claim-form"' in page.text
     assert 'id="code-form"' not in page.text
+    assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert "<script" not in page.text and "style=" not in page.text
     serials = ["SNHAND0001", "SNHAND0002", "SNHAND0003"]
     answer = send_form(client, "/claims/new", "/claims/new",
                        claim_fields(serials=serials, claim_ref="HAND-1"))

@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from rma.adapters.db import tables as t
+from rma.entrypoints.web.security import CONTENT_SECURITY_POLICY
 from tests.e2e.api_support import Api, running_api
 from tests.e2e.page_support import claim_fields, csrf_of, send_form, signed_in, staff_signed_in
 
@@ -126,6 +127,9 @@ def test_staff_see_the_runs_the_waiting_and_the_quarantined_files(api):
     staff = staff_signed_in(api, "D-002", "ops@ops.example")
     page = staff.get("/staff")
     assert page.status_code == 200
+    for shown in (page, staff.get("/staff/codes"), staff.get("/staff/lockouts")):
+        assert shown.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        assert "<script" not in shown.text and "style=" not in shown.text
     html = page.text
     assert 'id="no-runs"' in html or 'id="runs"' in html
     assert re.search(r'id="waiting-count">1 file\(s\)', html)
