@@ -14,10 +14,17 @@
     ├── RowError                one invalid cell of a reference file (also a ValueError)
     └── RunBusy                 another run holds the inbox lock
 
+    WebAnswer                   an answer of ``rma web`` other than success, with its status
+    ├── ApiError                the API's JSON error ``{"error": {"code", "message"}}``
+    └── PageError               a page's error page (or, status 303, a redirect to sign in)
+
 ``code`` is what ``--json`` reports in its top-level ``error`` when a command ran nothing.
+A ``WebAnswer`` never reaches the command line: ``rma web`` answers it as its status says.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 
 class RmaError(Exception):
@@ -99,3 +106,33 @@ class RunBusy(RmaError):
     """Another run holds the inbox: this one does nothing."""
 
     code = "RUN_BUSY"
+
+
+class WebAnswer(Exception):
+    """An answer of the portal or the API other than success, raised anywhere in a request
+    and answered by the application's handlers (``rma.entrypoints.web``)."""
+
+    def __init__(self, status: int, message: str,
+                 headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+        self.headers = dict(headers or {})
+
+
+class ApiError(WebAnswer):
+    """An error of the API: ``{"error": {"code": ..., "message": ...}}`` with ``status``."""
+
+    def __init__(self, status: int, code: str, message: str,
+                 headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(status, message, headers)
+        self.code = code
+
+
+class PageError(WebAnswer):
+    """An answer of the pages other than success: an error page with this status and title
+    (303: a redirect to ``headers["location"]``)."""
+
+    def __init__(self, status: int, title: str, message: str,
+                 headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(status, message, headers)
+        self.title = title

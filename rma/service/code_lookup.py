@@ -7,6 +7,10 @@ existence is never revealed) and counts towards the lock-out like an invalid cod
 batch; a locked-out account learns nothing about any code. The look-up is serialised with the
 postings (``posting_transaction``) so that the count it adds to and the lock it may set are
 the ones a concurrent posting sees.
+
+The API (``GET /api/v1/codes/{code}``) and the portal's claim page both ask
+``look_up_code_within_rate``: the same rate (RMA_RATE_CODE_LOOKUPS, per account), the same
+lock-out, the same count.
 """
 
 from __future__ import annotations
@@ -27,6 +31,10 @@ from rma.config import Settings
 from rma.domain.rules.codes import code_outcomes, guessing_report, reaching_lockout
 from rma.domain.vocabulary.columns import CS_FIELDS
 from rma.domain.vocabulary.reasons import Reason
+from rma.service.identity import rate_limited
+
+#: the outcome of a look-up over the account's rate (``look_up_code_within_rate``)
+RATE_LIMITED = "RATE_LIMITED"
 
 security_log = logging.getLogger("rma.security")
 
@@ -39,10 +47,25 @@ class CodeLookup:
     outcome: str | None
     code: dict[str, Any] | None = None
     message: str = ""
+    #: RATE_LIMITED: the seconds until the account may look a code up again
+    retry_after: int | None = None
 
     @property
     def found(self) -> bool:
         return self.code is not None
+
+
+def look_up_code_within_rate(engine: sa.Engine, settings: Settings, account_id: str,
+                             given: str, now: dt.datetime | None = None) -> CodeLookup:
+    """``look_up_code`` once the account is within its rate of look-ups
+    (RMA_RATE_CODE_LOOKUPS); over it, RATE_LIMITED with the seconds to wait, the code not
+    looked at."""
+    rate = settings.portal.code_lookup_rate
+    wait = rate_limited(engine, "codes", account_id, rate, now)
+    if wait is not None:
+        return CodeLookup(RATE_LIMITED, message=f"Too many requests of this kind ({rate}); "
+                          f"try again in {wait} s.", retry_after=wait)
+    return look_up_code(engine, settings, account_id, given, now)
 
 
 def look_up_code(engine: sa.Engine, settings: Settings, account_id: str, given: str,

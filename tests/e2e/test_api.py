@@ -267,7 +267,7 @@ def test_another_accounts_code_is_the_404_of_an_unknown_one_and_five_lock_the_ac
 def test_every_answer_carries_the_security_headers(api):
     answers = [api.client.get("/api/docs"), api.client.get("/api/openapi.json"),
                api.client.get("/api/v1/claims", headers=api.auth("D-001")),
-               api.client.get("/api/v1/claims"), api.client.get("/nowhere"),
+               api.client.get("/api/v1/claims"), api.client.get("/api/v1/nowhere"),
                api.client.delete("/api/v1/claims", headers=api.auth("D-001"))]
     assert [a.status_code for a in answers] == [200, 200, 200, 401, 404, 405]
     for answer in answers:

@@ -170,3 +170,13 @@ def unlock_codes(conn: sa.Connection, account_id: str, now: datetime | None = No
     )
     if result.rowcount != 1:
         raise RmaError(f"unknown account {account_id!r}")
+
+
+def locked_accounts(conn: sa.Connection) -> list[dict[str, Any]]:
+    """The accounts locked out of codes (``account_id``, ``name``, ``code_locked_at``), the
+    most recently locked first: what Customer Service may lift."""
+    rows = conn.execute(sa.select(accounts.c.account_id, accounts.c.name,
+                                  accounts.c.code_locked_at)
+                        .where(accounts.c.code_locked_at.is_not(None))
+                        .order_by(accounts.c.code_locked_at.desc(), accounts.c.account_id))
+    return [dict(row._mapping) for row in rows]

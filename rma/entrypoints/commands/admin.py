@@ -38,21 +38,22 @@ def cmd_accounts(args: argparse.Namespace) -> int:
 
 def cmd_codes(args: argparse.Namespace) -> int:
     from rma.adapters.db.engine import posting_transaction
-    from rma.adapters.db.reference_codes import import_codes, issue_code, unlock_codes
+    from rma.adapters.db.reference_codes import import_codes
     from rma.config import load_settings
+    from rma.service.codes import issue_code, unlock
 
-    with posting_transaction(ready_engine()) as conn:
-        if args.action == "import":
-            days = load_settings().code_validity_days
+    settings = load_settings()
+    engine = ready_engine()
+    if args.action == "import":
+        with posting_transaction(engine) as conn:
             print(f"{args.path.name}: RMA codes imported, "
-                  f"{import_codes(conn, args.path, validity_days=days)}")
-        elif args.action == "issue":
-            fields = {f: getattr(args, f) for f in PREFILL_FIELDS if getattr(args, f)}
-            days = args.valid_days or load_settings().code_validity_days
-            print(issue_code(conn, args.account, args.sn, fields, days))
-        else:
-            unlock_codes(conn, args.account)
-            print(f"Code lock-out lifted for {args.account}.")
+                  f"{import_codes(conn, args.path, validity_days=settings.code_validity_days)}")
+    elif args.action == "issue":
+        fields = {f: getattr(args, f) for f in PREFILL_FIELDS if getattr(args, f)}
+        print(issue_code(engine, settings, args.account, args.sn, fields, args.valid_days))
+    else:
+        unlock(engine, args.account)
+        print(f"Code lock-out lifted for {args.account}.")
     return EXIT_OK
 
 

@@ -3,7 +3,8 @@ account is every batch's origin (SPEC §3) and the only account whose batches, r
 and codes can be seen: another account's are the same 404 as ones that do not exist.
 
 Every posting is one Prefect flow run (``flows/upload.py``), waited for; a check is decided
-in this process (it posts nothing) and answered at once.
+in this process (it posts nothing) and answered at once. A batch and one claim take the
+service's one way in (``rma.service.filing``), as the portal's pages do.
 """
 
 from __future__ import annotations
@@ -13,22 +14,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 
-from flows.upload import ingest_upload
-from rma.domain.vocabulary.results import Batches
 from rma.entrypoints.web.auth import api_account, within_rate
 from rma.entrypoints.web.errors import ApiError, not_found
+from rma.entrypoints.web.flowrun import flow_poster
 from rma.entrypoints.web.models import BatchObject, ClaimIn, ClaimList, CodeInfo, ErrorBody
-from rma.service.code_lookup import look_up_code
+from rma.service.code_lookup import RATE_LIMITED, look_up_code_within_rate
+from rma.service.filing import file_claim, send_upload
 from rma.service.lookup import account_claims, batch_document, batch_report
-from rma.service.uploads import (
-    BadClaim,
-    check_upload,
-    claim_file,
-    content_name,
-    keep_upload,
-    refused_upload,
-    upload_name,
-)
+from rma.service.uploads import BadClaim
 
 PREFIX = "/api/v1"
 BATCHES = PREFIX + "/batches"
@@ -88,22 +81,6 @@ def _answer(request: Request, document: dict[str, Any], account: str, created: i
     return JSONResponse(document, status_code=200 if document["status"] == "checked" else created)
 
 
-def _decide(request: Request, data: bytes, name: str, account: str, check: bool
-            ) -> dict[str, Any]:
-    """Check the upload here, or post it as one flow run of ``ingest-upload``; a file
-    refused before it is read (format, size) runs nothing."""
-    state = request.app.state
-    refused = refused_upload(data, name, account, state.settings)
-    if refused is not None:
-        return refused.to_json()
-    if check:
-        return check_upload(data, name, account, state.engine, state.settings).to_json()
-    kept = keep_upload(data, name, account, state.settings)
-    [document] = Batches([ingest_upload(str(kept), upload_name(name), account,
-                                        state.settings.database_url)])
-    return document
-
-
 @router.post("/batches", status_code=201, response_model=BatchObject,
              responses={200: {"model": BatchObject, "description": "a check, or a duplicate"}},
              dependencies=[Depends(_multipart)],
@@ -114,8 +91,10 @@ def post_batch(request: Request,
     within_rate(request, "uploads", account)
     limit = request.app.state.settings.limits.file_bytes
     data = file.file.read(limit + 1)  # one byte more than allowed: the reader says TOO_LARGE
-    return _answer(request, _decide(request, data, file.filename or "", account, check),
-                   account, 201)
+    state = request.app.state
+    document = send_upload(data, file.filename or "", account, state.engine, state.settings,
+                           flow_poster(state.settings), check)
+    return _answer(request, document, account, 201)
 
 
 @router.get("/batches/{batch_id}", response_model=BatchObject, summary="One batch")
@@ -163,20 +142,23 @@ def get_claims(request: Request, account: Account, serial_number: str | None = N
 def post_claim(request: Request, claim: ClaimIn,
                account: Account, check: Check = False) -> JSONResponse:
     within_rate(request, "uploads", account)
+    state = request.app.state
     try:
-        data = claim_file(claim.model_dump(exclude_unset=True))
+        document = file_claim(claim.model_dump(exclude_unset=True), account, state.engine,
+                              state.settings, flow_poster(state.settings), check)
     except BadClaim as exc:
         raise ApiError(400, exc.code, str(exc)) from None
-    return _answer(request, _decide(request, data, content_name(data), account, check),
-                   account, 201)
+    return _answer(request, document, account, 201)
 
 
 @router.get("/codes/{code}", response_model=CodeInfo,
             summary="An RMA code of the account: what Customer Service registered")
 def get_code(request: Request, code: str, account: Account) -> JSONResponse:
-    within_rate(request, "codes", account)
     state = request.app.state
-    found = look_up_code(state.engine, state.settings, account, code)
+    found = look_up_code_within_rate(state.engine, state.settings, account, code)
+    if found.outcome == RATE_LIMITED:
+        raise ApiError(429, RATE_LIMITED, found.message,
+                       {"retry-after": str(found.retry_after)})
     if found.outcome == "CODE_LOCKED":
         raise ApiError(429, "CODE_LOCKED", found.message)
     if found.code is None:  # unknown, or another account's: one answer, counted as a try

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from rma.adapters.db.engine import make_engine
 from rma.config import Settings, load_settings
-from rma.entrypoints.web import api, corrections, docs, errors, pages
+from rma.entrypoints.web import api, docs, errors, pages
 from rma.entrypoints.web.security import BodyLimit, SecurityHeaders, body_limits
 
 TITLE = "RMA claim intake"
@@ -36,10 +36,9 @@ def create_app(settings: Settings | None = None, engine: sa.Engine | None = None
     errors.install(app)
     app.include_router(api.router)
     pages.install(app)
-    app.include_router(corrections.router)
     docs.install(app)
     app.add_middleware(BodyLimit, limit_for=body_limits(
-        settings.limits.file_bytes, settings.max_body_bytes, (api.BATCHES, pages.UPLOAD),
+        settings.limits.file_bytes, settings.max_body_bytes, (api.BATCHES, *pages.UPLOAD_PATHS),
         (api.CLAIMS,)))
     app.add_middleware(SecurityHeaders)  # outermost: every answer has the headers, a 413 too
     _keep_uvicorn_logs()

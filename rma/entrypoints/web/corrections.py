@@ -12,19 +12,16 @@ one that does not exist; a form without its CSRF token is refused and does nothi
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from flows.upload import ingest_upload
-from rma.domain.vocabulary.results import Batches
-from rma.entrypoints.web.pages import (
-    CSRF_FIELD,
+from rma.entrypoints.web.flowrun import flow_poster
+from rma.entrypoints.web.kit import (
     Member,
     Visitor,
-    check_csrf,
+    form_fields,
     not_found,
     render,
     within_rate,
@@ -41,19 +38,10 @@ from rma.service.portal import Review
 router = APIRouter(include_in_schema=False)
 
 
-async def _form(request: Request, seen: Visitor) -> dict[str, str]:
-    """The form's text fields, once its CSRF token is this browser's (403 otherwise)."""
-    form = await request.form(max_files=0)
-    token = form.get(CSRF_FIELD)
-    check_csrf(seen, token if isinstance(token, str) else None)
-    return {key: value for key, value in form.items() if isinstance(value, str)}
-
-
 def _corrected(request: Request, batch_id: str, seen: Visitor, form: dict[str, str]
                ) -> tuple[Review, Corrected | None]:
-    assert seen.user is not None
     state = request.app.state
-    found = corrections(state.engine, state.settings, batch_id, seen.user.account_id, form)
+    found = corrections(state.engine, state.settings, batch_id, seen.account, form)
     if found is None:
         raise not_found()
     return found
@@ -79,18 +67,15 @@ def _nothing(review: Review) -> Review:
 
 
 def _submit(request: Request, batch_id: str, seen: Visitor, form: dict[str, str]) -> Response:
-    assert seen.user is not None
-    account = seen.user.account_id
+    account = seen.account
     review, corrected = _corrected(request, batch_id, seen, form)
     if corrected is None:
         return _page(request, seen, _nothing(review), 400)
     within_rate(request, "uploads", account)
     state = request.app.state
     kept = keep_corrected(corrected, account, state.settings)
-    document: dict[str, Any]
-    [document] = Batches([ingest_upload(str(kept), corrected.name, account,
-                                        state.settings.database_url,
-                                        corrects_batch_id=batch_id)])
+    document = flow_poster(state.settings, corrects_batch_id=batch_id)(kept, corrected.name,
+                                                                       account)
     if document["status"] == "posted" and document["batch_id"]:
         return RedirectResponse(f"/batches/{document['batch_id']}", status_code=303)
     return render(request, seen, "submitted.html", batch=document)
@@ -99,12 +84,12 @@ def _submit(request: Request, batch_id: str, seen: Visitor, form: dict[str, str]
 @router.post("/batches/{batch_id}/recheck")
 async def recheck_page(request: Request, batch_id: str, seen: Member) -> Response:
     """The review page again, each corrected row with its new verdict; nothing posted."""
-    form = await _form(request, seen)
+    form = await form_fields(request, seen)
     return await run_in_threadpool(_recheck, request, batch_id, seen, form)
 
 
 @router.post("/batches/{batch_id}/corrections")
 async def submit_corrections(request: Request, batch_id: str, seen: Member) -> Response:
     """Post the corrected rows as a new batch that corrects this one."""
-    form = await _form(request, seen)
+    form = await form_fields(request, seen)
     return await run_in_threadpool(_submit, request, batch_id, seen, form)

@@ -11,7 +11,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rma.errors import DatabaseNotReady, DatabaseUnavailable
+from rma.errors import ApiError, DatabaseNotReady, DatabaseUnavailable
+
+__all__ = ["ApiError", "error_response", "http_error_response", "install", "not_found",
+           "validation_message"]
 
 log = logging.getLogger("rma.web")
 
@@ -20,16 +23,6 @@ STATUS_CODES = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 404: "NOT_FOUND",
                 405: "METHOD_NOT_ALLOWED", 413: "TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE",
                 429: "RATE_LIMITED", 500: "INTERNAL_ERROR", 503: "UNAVAILABLE"}
 NOT_FOUND = "Not found."
-
-
-class ApiError(Exception):
-    """An answer other than success, raised anywhere in a request."""
-
-    def __init__(self, status: int, code: str, message: str,
-                 headers: Mapping[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-        self.headers = dict(headers or {})
 
 
 def not_found() -> ApiError:
@@ -43,6 +36,14 @@ def error_response(status: int, code: str, message: str,
                         headers=dict(headers or {}))
 
 
+def http_error_response(exc: StarletteHTTPException) -> JSONResponse:
+    """An error answered by status alone (routing, methods, limits) in the one shape."""
+    status = exc.status_code
+    message = NOT_FOUND if status == 404 else str(exc.detail)
+    return error_response(status, STATUS_CODES.get(status, "ERROR"), message,
+                          getattr(exc, "headers", None))
+
+
 def install(app: FastAPI) -> None:
     """Answer every error in the one shape."""
 
@@ -52,10 +53,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        status = exc.status_code
-        message = NOT_FOUND if status == 404 else str(exc.detail)
-        return error_response(status, STATUS_CODES.get(status, "ERROR"), message,
-                              getattr(exc, "headers", None))
+        return http_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
