@@ -5,57 +5,21 @@ session's API), read back, the claims listed; then SIGTERM stops the server grac
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import RMA, run_subprocess, seed_database
+from tests.e2e.conftest import run_subprocess
+from tests.e2e.web_server import running_web
 from tests.factories import valid_claim, write_csv
-from tests.smtpserver import free_port
-
-STARTUP_SECONDS = 90
 
 
 @pytest.fixture
 def web(tmp_path: Path, prefect_api: str) -> Iterator[tuple[str, dict[str, str]]]:
-    url = f"sqlite:///{tmp_path / 'claims.db'}"
-    seed_database(url, tmp_path)
-    (tmp_path / "inbox").mkdir()
-    env = {"RMA_DATABASE_URL": url, "RMA_INBOX": str(tmp_path / "inbox"),
-           "PREFECT_API_URL": prefect_api}
-    port = free_port()
-    process = subprocess.Popen([RMA, "web", "--port", str(port)], cwd=tmp_path,
-                               env={**os.environ, **env}, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            assert process.poll() is None, process.stdout.read() if process.stdout else ""
-            try:
-                httpx.get(base + "/api/docs", timeout=2)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "rma web did not start"
-                time.sleep(0.2)
-        yield base, env
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        finally:
-            if process.poll() is None:
-                process.kill()
-    # uvicorn shuts down gracefully, then ends by the signal it was sent (exit status 143)
-    output = process.stdout.read() if process.stdout else ""
-    assert process.returncode == -signal.SIGTERM, output
-    assert "Finished server process" in output and "Traceback" not in output, output
+    with running_web(tmp_path, prefect_api) as running:
+        yield running.base, running.env
 
 
 @pytest.mark.prefect
