@@ -31,13 +31,13 @@ def invite_with_cli(portal: Web, account: str, address: str) -> str:
     return url
 
 
-def invite(portal: Web, account: str, address: str) -> str:
+def invite(portal: Web, account: str, address: str, role: str | None = None) -> str:
     """The link ``rma users add`` makes, made by the function it calls, in this process: a
     second `rma` process costs seconds of imports on a loaded machine, per test."""
     settings = load_settings({**os.environ, **portal.env})
     engine = make_engine(settings.database_url)
     try:
-        url = add_user(engine, settings, account, address).url
+        url = add_user(engine, settings, account, address, role).url
     finally:
         engine.dispose()
     assert url.startswith(portal.base + "/signin/"), url
@@ -67,9 +67,10 @@ def sign_in(page: Page, link: str) -> None:
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
-def signed_in(page: Page, portal: Web, account: str, address: str) -> Page:
+def signed_in(page: Page, portal: Web, account: str, address: str,
+              role: str | None = None) -> Page:
     """A new user of ``account`` signed in on ``page`` with its first link."""
-    sign_in(page, invite(portal, account, address))
+    sign_in(page, invite(portal, account, address, role))
     return page
 
 

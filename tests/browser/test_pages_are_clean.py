@@ -28,14 +28,21 @@ def test_the_api_docs_list_the_operations_without_a_console_error(page, portal):
     assert asked and all(url.startswith(portal.base + "/") for url in asked), asked  # no CDN
 
 
-def test_every_portal_page_has_its_icon_from_our_own_site(page, portal):
-    signed_in(page, portal, "D-001", "icon@d001.example")
-    for path in ("/upload", "/batches", "/claims", "/signin"):
-        page.goto(path)
-        href = page.locator("link[rel=icon]").get_attribute("href")
-        assert href and href.startswith("/static/"), href
-        answer = page.request.get(href)
-        assert answer.status == 200 and answer.headers["content-type"].startswith("image/")
+def test_every_page_a_partner_or_staff_opens_has_its_icon_and_logs_no_error(open_page,
+                                                                              portal):
+    partner, _ = open_page()
+    signed_in(partner, portal, "D-001", "icon@d001.example")
+    staff, _ = open_page()
+    signed_in(staff, portal, "D-001", "icon@ops.example", role="staff")
+    for page, paths in ((partner, ("/upload", "/claims/new", "/batches", "/claims", "/signin")),
+                        (staff, ("/staff", "/staff/codes", "/staff/lockouts"))):
+        for path in paths:
+            answer = page.goto(path)
+            assert answer is not None and answer.status == 200, path
+            href = page.locator("link[rel=icon]").get_attribute("href")
+            assert href and href.startswith("/static/"), href
+            icon = page.request.get(href)
+            assert icon.status == 200 and icon.headers["content-type"].startswith("image/")
 
 
 def test_the_watcher_sees_a_csp_violation_a_script_error_and_a_failed_request(

@@ -42,7 +42,8 @@ def test_a_bad_cell_corrected_in_place_is_re_checked_submitted_and_found_in_the_
     assert all(messages and all(m.strip() for m in messages) for messages in cells.values())
     assert page.locator("#cell-3-recipient_email").input_value() == "anna at example"
     expect(page.locator("#cell-3-recipient_email")).to_have_attribute("aria-invalid", "true")
-    expect(page.get_by_role("button", name="Submit: post the 1 accepted claim", exact=True)).to_be_visible()
+    submit = page.get_by_role("button", name="Submit: post the 1 accepted claim", exact=True)
+    expect(submit).to_be_visible()
     screenshot(page, "portal-review", show="td.bad")
 
     page.locator("#cell-3-recipient_email").fill("anna@example.com")
