@@ -5,7 +5,9 @@ None here, exactly as one that does not exist: the caller answers both with the 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,50 @@ from rma.adapters.db.checks import find_check
 from rma.adapters.db.repository import ClaimsRepository
 from rma.adapters.reports import REPORT_SUFFIXES
 from rma.domain.vocabulary.results import BatchResult
+
+#: how many batches' stored records a process keeps read (``Recent``)
+RECORDS_KEPT = 8
+
+
+class Recent:
+    """The last ``size`` values computed by key, for records that never change once written
+    (a check, a posted batch's claims and issues): a review page seen again does not parse a
+    5,000-rejection document again. Only found values are kept (None is asked again: the
+    record may be written later). Shared by the server's threads."""
+
+    def __init__(self, size: int = RECORDS_KEPT) -> None:
+        self.size, self._values, self._lock = size, OrderedDict[Any, Any](), threading.Lock()
+
+    def get(self, key: Any, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
+        value = compute()
+        if value is not None:
+            with self._lock:
+                self._values[key] = value
+                while len(self._values) > self.size:
+                    self._values.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+
+
+_checks = Recent()
+_posted = Recent()
+
+
+def stored_check(engine: sa.Engine, batch_id: str) -> dict[str, Any] | None:
+    """A check's record (``find_check``; never changed once recorded). Callers only read it."""
+    def read() -> dict[str, Any] | None:
+        with engine.connect() as conn:
+            return find_check(conn, batch_id)
+    record: dict[str, Any] | None = _checks.get((engine.url, batch_id), read)
+    return record
+
 
 REJECTION_FIELDS = ("sheet", "row", "claim_ref", "serial_number", "column", "code", "message")
 WARNING_FIELDS = ("row", "code", "column", "message")
@@ -55,18 +101,20 @@ def batch_document(engine: sa.Engine, batch_id: str, account_id: str) -> dict[st
 
 def _stored_document(engine: sa.Engine, batch_id: str, account_id: str
                      ) -> dict[str, Any] | None:
+    """A copy of the stored document (its top-level keys are the caller's to set)."""
     batch = find_batch(engine, batch_id)
     if batch is not None:
         if batch["account_id"] != account_id:
             return None
-        claim_ids, issues = batch_details(engine, [batch_id])[batch_id]
-        return posted_result(batch, claim_ids, issues, _stored_reports(batch)).to_json()
-    with engine.connect() as conn:
-        check = find_check(conn, batch_id)
+        # a posted batch's claims and issues are never changed: read once per process; its
+        # reports are looked for at each call (they may be gone)
+        posted: dict[str, Any] = _posted.get((engine.url, batch_id), lambda: posted_result(
+            batch, *batch_details(engine, [batch_id])[batch_id], {}).to_json())
+        return {**posted, "reports": _stored_reports(batch)}
+    check = stored_check(engine, batch_id)
     if check is None or check["account_id"] != account_id:
         return None
-    document: dict[str, Any] = check["document"]
-    return document
+    return dict(check["document"])
 
 
 def _stored_reports(batch: dict[str, Any]) -> dict[str, str]:

@@ -28,6 +28,7 @@ from fastapi.templating import Jinja2Templates
 
 from flows.upload import ingest_upload
 from rma.domain.vocabulary.results import Batches
+from rma.entrypoints.web.fragments import FragmentCache
 from rma.service.identity import (
     User,
     csrf_token,
@@ -59,7 +60,7 @@ MEDIA_TYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadshee
 
 templates = Jinja2Templates(env=jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True,
-    undefined=jinja2.StrictUndefined))
+    undefined=jinja2.StrictUndefined, extensions=[FragmentCache]))
 
 router = APIRouter(include_in_schema=False)
 
