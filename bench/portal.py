@@ -35,7 +35,7 @@ from typing import Any
 
 import httpx
 
-from bench.run import BIN, OUT, free_port, fresh_database, generate, machine, prefect_server
+from bench.run import BIN, OUT, free_port, fresh_database, machine, prefect_server
 from bench.targets import batch_file
 
 ACCOUNT = "D-001"
@@ -161,12 +161,26 @@ def load(base: str, cookies: httpx.Cookies, pages: dict[str, str], clients: int,
     return timings
 
 
+def posted_file(rows: int) -> Path:
+    """bench/out/claims-<rows>-posted.csv: the batch posted before the load, so the claims and
+    batches pages show real rows. Other SNs (seed 1) and other claim references (``P-<n>``)
+    than the uploads': with the generator's own ``C-<n>`` every uploaded row would be a
+    DUPLICATE_CLAIM_REF and the review page would show ~90% rejected rows, not ~10%."""
+    from tests.factories import generate_rows, write_csv
+
+    path = OUT / f"claims-{rows}-posted.csv"
+    if not path.exists():
+        lines = generate_rows(rows, bad_ratio=0.1, seed=1)
+        write_csv(path, [{**line, "claim_ref": f"P-{i}"} for i, line in enumerate(lines)])
+    return path
+
+
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     workdir = OUT / "work" / "portal"
     workdir.mkdir(parents=True, exist_ok=True)
     big = batch_file("csv", args.rows)
     one = batch_file("csv", 1)
-    posted = generate("csv", args.rows, seed=1)  # other SNs and refs: not a duplicate batch
+    posted = posted_file(args.rows)
     (workdir / "prefect").mkdir(exist_ok=True)
     with prefect_server(workdir / "prefect") as api:
         url = fresh_database(workdir, (ACCOUNT,))

@@ -8,6 +8,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 
 from rma.adapters.db.batches import batch_details, correcting_batches, find_batch
 from rma.adapters.db.checks import find_check
+from rma.adapters.db.listing import claims_page
 from rma.adapters.db.repository import ClaimsRepository
 from rma.adapters.reports import REPORT_SUFFIXES
 from rma.domain.vocabulary.results import BatchResult
@@ -143,3 +145,67 @@ def account_claims(engine: sa.Engine, account_id: str, serial_number: str | None
             account_id, serial_number=serial_number.strip().upper() if serial_number else None,
             claim_ref=claim_ref.strip() if claim_ref else None,
             status=status.strip() if status else None)
+
+
+#: how many claims a page of the claims page lists
+CLAIMS_PAGE = 50
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list: its items, its number (from 1), the page size, how many items
+    the whole list has."""
+
+    items: list[dict[str, Any]]
+    number: int
+    size: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+    @property
+    def first(self) -> int:
+        """The number (from 1) of the page's first item; 0 for an empty list."""
+        return (self.number - 1) * self.size + 1 if self.items else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.items) - 1 if self.items else 0
+
+    @property
+    def previous(self) -> int | None:
+        return self.number - 1 if self.number > 1 else None
+
+    @property
+    def next(self) -> int | None:
+        return self.number + 1 if self.number < self.pages else None
+
+
+def paged(read: Callable[[int, int], tuple[list[dict[str, Any]], int]], number: int,
+          size: int) -> Page:
+    """Page ``number`` of a list read by ``read(limit, offset)`` (items, total); a number
+    past the last page gives the last one, below 1 the first."""
+    number = max(1, number)
+    items, total = read(size, (number - 1) * size)
+    last = max(1, -(-total // size))
+    if number > last:
+        number = last
+        items, total = read(size, (number - 1) * size)
+    return Page(items, number, size, total)
+
+
+def account_claims_page(engine: sa.Engine, account_id: str, serial_number: str | None = None,
+                        claim_ref: str | None = None, status: str | None = None,
+                        number: int = 1, size: int | None = None) -> Page:
+    """Page ``number`` of ``account_claims`` (the same filters, the same claims in the same
+    order), ``size`` claims to a page (``CLAIMS_PAGE``)."""
+    def read(limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        with engine.connect() as conn:
+            return claims_page(
+                conn, account_id,
+                serial_number=serial_number.strip().upper() if serial_number else None,
+                claim_ref=claim_ref.strip() if claim_ref else None,
+                status=status.strip() if status else None, limit=limit, offset=offset)
+    return paged(read, number, size or CLAIMS_PAGE)

@@ -14,14 +14,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from rma.adapters.db import identity as store
-from rma.adapters.db.batches import account_batches as stored_batches
 from rma.adapters.db.batches import find_batch
+from rma.adapters.db.listing import batches_page
 from rma.adapters.readers import read_bytes
 from rma.adapters.reports.escape import as_text
 from rma.config import Limits, Settings
 from rma.domain.vocabulary.sheet import SheetData
 from rma.errors import BatchError
-from rma.service.lookup import Recent, batch_document, stored_check
+from rma.service.lookup import Page, Recent, batch_document, paged, stored_check
 from rma.service.uploads import upload_name
 
 
@@ -32,14 +32,18 @@ def account_name(engine: sa.Engine, account_id: str) -> str:
     return info[0] if info and info[0] else account_id
 
 
-#: how many of an account's batches its batches page lists (the newest)
-BATCHES_SHOWN = 200
+#: how many of an account's batches a page of its batches page lists (newest first)
+BATCHES_PAGE = 50
 
 
-def account_batches(engine: sa.Engine, account_id: str, limit: int = BATCHES_SHOWN
-                    ) -> list[dict[str, Any]]:
-    """The account's newest batches, posted and checked (``stored_batches``)."""
-    return stored_batches(engine, account_id, limit)
+def account_batches(engine: sa.Engine, account_id: str, number: int = 1,
+                    size: int | None = None) -> Page:
+    """Page ``number`` of the account's batches, posted and checked, newest first, ``size``
+    to a page (``BATCHES_PAGE``)."""
+    def read(limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        with engine.connect() as conn:
+            return batches_page(conn, account_id, limit=limit, offset=offset)
+    return paged(read, number, size or BATCHES_PAGE)
 
 
 #: how many rejected rows the review page shows, and offers to correct in place: a 5,000-row

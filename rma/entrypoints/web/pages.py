@@ -39,9 +39,8 @@ from rma.service.identity import (
     sign_in,
     sign_out,
 )
-from rma.service.lookup import account_claims, batch_report
+from rma.service.lookup import account_claims_page, batch_report
 from rma.service.portal import (
-    BATCHES_SHOWN,
     account_batches,
     account_name,
     batch_review,
@@ -289,20 +288,20 @@ def report_csv(request: Request, batch_id: str, seen: Member) -> FileResponse:
 
 
 @router.get("/batches")
-def batches_page(request: Request, seen: Member) -> HTMLResponse:
+def batches_page(request: Request, seen: Member, page: int = 1) -> HTMLResponse:
     assert seen.user is not None
-    listed = account_batches(request.app.state.engine, seen.user.account_id)
-    return render(request, seen, "batches.html", batches=listed, shown=BATCHES_SHOWN)
+    listed = account_batches(request.app.state.engine, seen.user.account_id, page)
+    return render(request, seen, "batches.html", batches=listed.items, page=listed)
 
 
 @router.get("/claims")
 def claims_page(request: Request, seen: Member, serial_number: str = "", claim_ref: str = "",
-                status: str = "") -> HTMLResponse:
+                status: str = "", page: int = 1) -> HTMLResponse:
     assert seen.user is not None
-    claims = account_claims(request.app.state.engine, seen.user.account_id,
-                            serial_number or None, claim_ref or None, status or None)
-    return render(request, seen, "claims.html", claims=claims, serial_number=serial_number,
-                  claim_ref=claim_ref, status=status)
+    claims = account_claims_page(request.app.state.engine, seen.user.account_id,
+                                 serial_number or None, claim_ref or None, status or None, page)
+    return render(request, seen, "claims.html", claims=claims.items, page=claims,
+                  serial_number=serial_number, claim_ref=claim_ref, status=status)
 
 
 def install(app: FastAPI) -> None:
