@@ -36,14 +36,18 @@ from rma.service.corrections import (
     keep_corrected,
     recheck,
 )
-from rma.service.portal import Review
+from rma.service.portal import EDITABLE_ROWS, Review
 
 router = APIRouter(include_in_schema=False)
 
 
 async def _form(request: Request, seen: Visitor) -> dict[str, str]:
     """The form's text fields, once its CSRF token is this browser's (403 otherwise)."""
-    form = await request.form(max_files=0)
+    # a field per cell of every editable row: Starlette's default of 1,000 fields refused
+    # the form of 200 rows of 22 columns (400 before reading a cell); the body's size stays
+    # bounded by ``BodyLimit``
+    columns = request.app.state.settings.limits.columns
+    form = await request.form(max_files=0, max_fields=EDITABLE_ROWS * columns + 10)
     token = form.get(CSRF_FIELD)
     check_csrf(seen, token if isinstance(token, str) else None)
     return {key: value for key, value in form.items() if isinstance(value, str)}
