@@ -110,14 +110,13 @@ class Review:
     #: the rows as built for the batch (``batch_review``), kept for its next view
     built: _Rows | None = None
 
-    @property
-    def rows_key(self) -> str | None:
-        """A key of the rejected rows as built for this batch, the same for every view of
-        them (the page keeps its table by it); None once they are not those rows (a
-        re-check's verdicts)."""
-        if self.built is None or self.built.rows is not self.rows:
+    def row_key(self, row: ReviewRow, editable: bool) -> str | None:
+        """A key of a rejected row as built for this batch, the same for every view of it
+        (the page keeps the row's markup by it: a re-check renders only the rows it
+        changed); None for a row that is not one of those (a re-check's verdict)."""
+        if self.built is None or id(row) not in self.built.ids:
             return None
-        return self.built.key
+        return f"{self.built.key}:{row.row}:{'edit' if editable else 'show'}"
 
     @property
     def rows_not_shown(self) -> int:
@@ -195,6 +194,8 @@ class _Rows:
     rows: list[ReviewRow]
     file_messages: list[str]
     rows_rejected: int
+    #: ``id`` of each row built (kept alive by ``rows``)
+    ids: frozenset[int] = frozenset()
 
 
 #: the reviews built last: a batch's rejections never change, nor does its kept file, so the
@@ -235,7 +236,7 @@ def _review_rows(key: str, document: dict[str, Any], sheet: SheetData | None) ->
     sent = _sent_values(sheet, shown)
     rows = [review_row(row, by_row[row], sheet, headers, values=sent.get(row))
             for row in shown]
-    return _Rows(key, headers, rows, file_messages, len(by_row))
+    return _Rows(key, headers, rows, file_messages, len(by_row), frozenset(map(id, rows)))
 
 
 def _sent_values(sheet: SheetData | None, rows: list[int]) -> dict[int, list[Any]]:

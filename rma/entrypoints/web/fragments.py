@@ -1,8 +1,9 @@
 """``{% cache key %} … {% endcache %}``: a part of a page rendered once per process and key
-(the review page's table of up to 200 rejected rows × every column is ~850 kB and ~100 ms
-to render; the same batch's table is the same). A key of None renders every time. The key
-must name everything the part shows; the part must hold nothing of the visitor (no CSRF
-token). The Jinja documentation's fragment cache, on ``rma.service.lookup.Recent``."""
+(the review page's 200 rejected rows × every column are ~850 kB and ~100 ms to render; a
+batch's row is the same at every view, and a re-check changes only the rows it re-checked).
+A key of None renders every time. The key must name everything the part shows; the part
+must hold nothing of the visitor (no CSRF token). The Jinja documentation's fragment
+cache, on ``rma.service.lookup.Recent``."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from markupsafe import Markup
 
 from rma.service.lookup import Recent
 
-#: how many rendered parts a process keeps
-FRAGMENTS_KEPT = 8
+#: how many rendered parts a process keeps: the rows of the review pages of ~10 batches
+#: (a row is ~4 kB)
+FRAGMENTS_KEPT = 2000
 
 
 class FragmentCache(Extension):
