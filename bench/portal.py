@@ -83,8 +83,9 @@ def _rma(args: list[str], env: dict[str, str], cwd: Path) -> str:
 
 
 @contextmanager
-def portal(env: dict[str, str], workdir: Path, workers: int) -> Iterator[str]:
-    """``rma web`` on a free port; yields its base URL once it answers, SIGTERM at the end."""
+def portal(env: dict[str, str], workdir: Path, workers: int) -> Iterator[tuple[str, int]]:
+    """``rma web`` on a free port; yields its base URL once it answers and its process group,
+    SIGTERM at the end."""
     port = free_port()
     log = (workdir / "web.log").open("wb")
     server = subprocess.Popen([str(BIN / "rma"), "web", "--port", str(port), "--workers",
@@ -103,7 +104,7 @@ def portal(env: dict[str, str], workdir: Path, workers: int) -> Iterator[str]:
                 if time.monotonic() > deadline:
                     raise RuntimeError("rma web did not start") from None
                 time.sleep(0.2)
-        yield base
+        yield base, server.pid
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -155,6 +156,20 @@ def recheck(client: httpx.Client, path: str, rows: int = RECHECK_ROWS) -> float:
         raise RuntimeError(f"re-check: {answer.status_code}, {verdicts} verdicts "
                            f"({len(form)} fields sent): {answer.text[:300]}")
     return seconds
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by the live processes of a process group
+    (``rma web`` and its worker processes)."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # pgrp; utime, stime follow at 11, 12
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
 
 
 def load(base: str, cookies: httpx.Cookies, pages: dict[str, str], clients: int,
@@ -220,7 +235,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         _rma(["ingest", str(posted), "--account", ACCOUNT, "--json"], env, workdir)
         link = json.loads(_rma(["users", "add", "--account", ACCOUNT, "--email",
                                 "bench@dist.example", "--json"], env, workdir))["signin_url"]
-        with portal(env, workdir, args.workers) as base, \
+        with portal(env, workdir, args.workers) as (base, pgid), \
                 httpx.Client(base_url=base, timeout=60, follow_redirects=True) as client:
             sign_in(client, link)
             review = {"one": Timing("upload 1 row -> review"),
@@ -242,11 +257,17 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                      "batches": "/batches", "claims": "/claims",
                      "claims by SN": f"/claims?serial_number={sn}",
                      "review (1 row)": small, f"review ({args.rows} rows)": path}
+            server_cpu, own_cpu, began = group_cpu_seconds(pgid), time.process_time(), \
+                time.perf_counter()
             timings = load(base, client.cookies, pages, args.clients, args.rounds)
+            cpu = {"requests": sum(len(t.seconds) for t in timings.values()),
+                   "seconds": time.perf_counter() - began,
+                   "server_cpu_s": group_cpu_seconds(pgid) - server_cpu,
+                   "load_cpu_s": time.process_time() - own_cpu}
     return {"machine": machine(), "clients": args.clients, "rounds": args.rounds,
             "workers": args.workers, "review": {k: asdict(v) | v.summary()
                                                 for k, v in review.items()},
-            "recheck": asdict(checks) | checks.summary(),
+            "recheck": asdict(checks) | checks.summary(), "cpu": cpu,
             "pages": {k: v.summary() for k, v in timings.items()}}
 
 
@@ -275,6 +296,13 @@ def report(result: dict[str, Any]) -> tuple[str, bool]:
                      f"{page['p95_s'] * 1000:7.1f} ms  max {page['max_s'] * 1000:7.1f} ms  "
                      f"p95/baseline {page['p95_s'] / base:5.1f}  "
                      f"{'PASS' if passed else 'FAIL'} (p95 <= 200 ms)")
+    cpu = result["cpu"]
+    per = cpu["server_cpu_s"] / cpu["requests"] * 1000
+    lines.append(f"cpu       {cpu['requests']} requests in {cpu['seconds']:.1f} s "
+                 f"({cpu['requests'] / cpu['seconds']:.0f}/s): the server used "
+                 f"{cpu['server_cpu_s']:.1f} CPU s ({per:.1f} ms a request), the load "
+                 f"{cpu['load_cpu_s']:.1f} CPU s, on {result['machine']['nproc']} cores "
+                 f"(1-min load average at the end: {result['machine']['loadavg'][0]:.1f})")
     return "\n".join(lines), ok
 
 
