@@ -14,15 +14,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from rma.adapters.db import identity as store
-from rma.adapters.db.batches import account_batches as stored_batches
 from rma.adapters.db.batches import find_batch
-from rma.adapters.db.checks import find_check
+from rma.adapters.db.listing import batches_page
 from rma.adapters.readers import read_bytes
 from rma.adapters.reports.escape import as_text
 from rma.config import Limits, Settings
 from rma.domain.vocabulary.sheet import SheetData
 from rma.errors import BatchError
-from rma.service.lookup import batch_document
+from rma.service.lookup import Page, Recent, batch_document, paged, stored_check
 from rma.service.uploads import upload_name
 
 
@@ -33,17 +32,23 @@ def account_name(engine: sa.Engine, account_id: str) -> str:
     return info[0] if info and info[0] else account_id
 
 
-#: how many of an account's batches its batches page lists (the newest)
-BATCHES_SHOWN = 200
+#: how many of an account's batches a page of its batches page lists (newest first)
+BATCHES_PAGE = 50
 
 
-def account_batches(engine: sa.Engine, account_id: str, limit: int = BATCHES_SHOWN
-                    ) -> list[dict[str, Any]]:
-    """The account's newest batches, posted and checked (``stored_batches``)."""
-    return stored_batches(engine, account_id, limit)
+def account_batches(engine: sa.Engine, account_id: str, number: int = 1,
+                    size: int | None = None) -> Page:
+    """Page ``number`` of the account's batches, posted and checked, newest first, ``size``
+    to a page (``BATCHES_PAGE``)."""
+    def read(limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        with engine.connect() as conn:
+            return batches_page(conn, account_id, limit=limit, offset=offset)
+    return paged(read, number, size or BATCHES_PAGE)
 
 
-#: how many rejected rows the review page offers to correct in place
+#: how many rejected rows the review page shows, and offers to correct in place: a 5,000-row
+#: upload may have thousands, and a page of them all is megabytes long and seconds to build
+#: (the rest are in the report, corrected there and sent again)
 EDITABLE_ROWS = 200
 #: the batches whose rows can be corrected (when their file is at hand)
 CORRECTABLE = ("checked", "posted")
@@ -100,6 +105,23 @@ class Review:
     sheet: SheetData | None = None
     #: messages about the corrections sent (a cell too long, nothing corrected …)
     correction_messages: list[str] = field(default_factory=list)
+    #: how many rejected rows the batch has; ``rows`` holds the first ``EDITABLE_ROWS``
+    rows_rejected: int = 0
+    #: the rows as built for the batch (``batch_review``), kept for its next view
+    built: _Rows | None = None
+
+    def row_key(self, row: ReviewRow, editable: bool) -> str | None:
+        """A key of a rejected row as built for this batch, the same for every view of it
+        (the page keeps the row's markup by it: a re-check renders only the rows it
+        changed); None for a row that is not one of those (a re-check's verdict)."""
+        if self.built is None or id(row) not in self.built.ids:
+            return None
+        return f"{self.built.key}:{row.row}:{'edit' if editable else 'show'}"
+
+    @property
+    def rows_not_shown(self) -> int:
+        """The rejected rows beyond those shown (``EDITABLE_ROWS``): they are in the report."""
+        return max(0, self.rows_rejected - len(self.rows))
 
     @property
     def correctable(self) -> bool:
@@ -123,8 +145,7 @@ class Review:
 def _kept_file(engine: sa.Engine, batch_id: str, account_id: str) -> Path | None:
     """Where the account's batch's file is kept: a checked upload's in uploads/, a posted
     upload's in the archive (``batches.file``); None when it is not at hand."""
-    with engine.connect() as conn:
-        record = find_check(conn, batch_id)
+    record = stored_check(engine, batch_id)
     if record is None:
         record = find_batch(engine, batch_id)
     if record is None or record["account_id"] != account_id or not record.get("file"):
@@ -164,6 +185,24 @@ def _read_kept(path: str, size: int, mtime_ns: int, limits: Limits) -> SheetData
     return read_bytes(kept.read_bytes(), kept.name, limits)
 
 
+@dataclass(frozen=True)
+class _Rows:
+    """A batch's review as built from its rejections and its rows as sent (``_review_rows``)."""
+
+    key: str
+    headers: list[str]
+    rows: list[ReviewRow]
+    file_messages: list[str]
+    rows_rejected: int
+    #: ``id`` of each row built (kept alive by ``rows``)
+    ids: frozenset[int] = frozenset()
+
+
+#: the reviews built last: a batch's rejections never change, nor does its kept file, so the
+#: rows of a review seen again are the same (by batch, file and content)
+_built = Recent()
+
+
 def batch_review(engine: sa.Engine, settings: Settings, batch_id: str, account_id: str
                  ) -> Review | None:
     """The account's batch for its review page: the rejected rows as sent (for a checked
@@ -174,6 +213,16 @@ def batch_review(engine: sa.Engine, settings: Settings, batch_id: str, account_i
         return None
     kept = _kept_file(engine, batch_id, account_id)
     sheet = _sheet(kept, settings)
+    key = f"review:{batch_id}:{kept}:{sheet.sha256 if sheet is not None else '-'}"
+    built: _Rows = _built.get((engine.url, key), lambda: _review_rows(key, document, sheet))
+    submittable = document["status"] == "checked" and kept is not None
+    return Review(document, built.headers, built.rows, built.file_messages, submittable, sheet,
+                  rows_rejected=built.rows_rejected, built=built)
+
+
+def _review_rows(key: str, document: dict[str, Any], sheet: SheetData | None) -> _Rows:
+    """The first ``EDITABLE_ROWS`` rejected rows with their cells, the rejections about the
+    file, and how many rows were rejected."""
     by_row: dict[int, list[dict[str, Any]]] = defaultdict(list)
     file_messages: list[str] = []
     for rejection in document.get("rejections", []):
@@ -183,16 +232,28 @@ def batch_review(engine: sa.Engine, settings: Settings, batch_id: str, account_i
         else:
             by_row[int(row)].append(rejection)
     headers = [str(h) for h in sheet.sent.columns] if sheet is not None else []
-    rows = [review_row(row, rejections, sheet, headers)
-            for row, rejections in sorted(by_row.items())]
-    submittable = document["status"] == "checked" and kept is not None
-    return Review(document, headers, rows, file_messages, submittable, sheet)
+    shown = sorted(by_row)[:EDITABLE_ROWS]
+    sent = _sent_values(sheet, shown)
+    rows = [review_row(row, by_row[row], sheet, headers, values=sent.get(row))
+            for row in shown]
+    return _Rows(key, headers, rows, file_messages, len(by_row), frozenset(map(id, rows)))
+
+
+def _sent_values(sheet: SheetData | None, rows: list[int]) -> dict[int, list[Any]]:
+    """The values as sent of these rows, in one look-up of the frame (row by row, ``.loc``
+    and a Series look-up per cell cost ~1 ms a row)."""
+    if sheet is None or not rows:
+        return {}
+    values = sheet.sent.loc[rows].to_numpy(dtype=object).tolist()
+    return dict(zip(rows, values, strict=True))
 
 
 def review_row(row: int, rejections: list[dict[str, Any]], sheet: SheetData | None,
-               headers: list[str], verdict: str = "") -> ReviewRow:
-    """One row of the review: its cells as ``sheet`` holds them, each rejection of
-    ``rejections`` (the batch object's) under the cell it is about."""
+               headers: list[str], verdict: str = "", values: list[Any] | None = None
+               ) -> ReviewRow:
+    """One row of the review: its cells as ``sheet`` holds them (or as ``values``, the row's
+    values as sent in the order of ``headers``), each rejection of ``rejections`` (the batch
+    object's) under the cell it is about."""
     messages_at: dict[str, list[str]] = defaultdict(list)
     loose: list[str] = []
     for rejection in rejections:
@@ -206,9 +267,11 @@ def review_row(row: int, rejections: list[dict[str, Any]], sheet: SheetData | No
             loose.append(str(rejection["message"]))
     cells = []
     if sheet is not None:
-        values = sheet.sent.loc[row]
-        cells = [ReviewCell(h, as_text(values[h]), messages_at.get(h, []),
-                            cell_field(row, position, sheet.columns.get(h)))
-                 for position, h in enumerate(headers)]
+        if values is None:
+            values = sheet.sent.loc[row].to_numpy(dtype=object).tolist()
+        columns = sheet.columns
+        cells = [ReviewCell(h, as_text(value), messages_at.get(h, []),
+                            cell_field(row, position, columns.get(h)))
+                 for position, (h, value) in enumerate(zip(headers, values, strict=True))]
     claim_ref = next((str(r["claim_ref"]) for r in rejections if r.get("claim_ref")), "")
     return ReviewRow(row, claim_ref, cells, loose, verdict)

@@ -9,7 +9,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from rma.adapters.db.checks import checks
 from rma.adapters.db.keys import in_chunks
 from rma.adapters.db.tables import batch_issues, batches, claims
 
@@ -46,22 +45,6 @@ def find_batch(engine: sa.Engine, batch_id: str) -> dict[str, Any] | None:
     with engine.connect() as conn:
         row = conn.execute(sa.select(batches).where(batches.c.batch_id == batch_id)).first()
     return None if row is None else dict(row._mapping)
-
-
-def account_batches(engine: sa.Engine, account_id: str, limit: int) -> list[dict[str, Any]]:
-    """The account's latest ``limit`` batches, posted and checked, newest first: batch_id,
-    source, status, when (received or checked), claims_accepted, claims_rejected."""
-    posted = sa.select(batches.c.batch_id, batches.c.source, batches.c.status,
-                       batches.c.received_at.label("at"), batches.c.claims_accepted,
-                       batches.c.claims_rejected).where(batches.c.account_id == account_id)
-    checked = sa.select(checks.c.batch_id, checks.c.source, sa.literal("checked"),
-                        checks.c.checked_at, checks.c.claims_accepted,
-                        checks.c.claims_rejected).where(checks.c.account_id == account_id)
-    both = sa.union_all(posted, checked).subquery()
-    with engine.connect() as conn:
-        rows = conn.execute(sa.select(both).order_by(both.c.at.desc(), both.c.batch_id.desc())
-                            .limit(limit)).mappings()
-        return [dict(row) for row in rows]
 
 
 def correcting_batches(engine: sa.Engine, batch_id: str, account_id: str) -> list[str]:

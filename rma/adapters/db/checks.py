@@ -50,3 +50,7 @@ def find_check(conn: sa.Connection, batch_id: str) -> dict[str, Any] | None:
     if row is None:
         return None
     return {**row, "document": json.loads(row["document"])}
+
+
+# An account's checks newest first, a page at a time (``listing``, revision 0011).
+sa.Index("ix_checks_account_id_checked_at", checks.c.account_id, checks.c.checked_at)

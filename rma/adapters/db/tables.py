@@ -249,3 +249,10 @@ runs = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
 )
 sa.Index("ix_runs_started_at", runs.c.started_at)
+
+# The portal's pages of an account's claims and batches (``listing``, revision 0011): a page
+# is read from these in order, not sorted from every row of the account; an SN is found
+# among closed lines too (the open-SN index holds only open ones).
+sa.Index("ix_claims_account_id_claim_id", claims.c.account_id, claims.c.claim_id)
+sa.Index("ix_claim_lines_serial_number", claim_lines.c.serial_number)
+sa.Index("ix_batches_account_id_received_at", batches.c.account_id, batches.c.received_at)

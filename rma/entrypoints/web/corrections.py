@@ -33,9 +33,16 @@ from rma.service.corrections import (
     keep_corrected,
     recheck,
 )
-from rma.service.portal import Review
+from rma.service.portal import EDITABLE_ROWS, Review
 
 router = APIRouter(include_in_schema=False)
+
+
+def _fields_of_review(request: Request) -> int:
+    """A field per cell of every editable row: Starlette's default of 1,000 fields refused
+    the form of 200 rows of 22 columns (400 before reading a cell); the body's size stays
+    bounded by ``BodyLimit``."""
+    return EDITABLE_ROWS * request.app.state.settings.limits.columns + 10
 
 
 def _corrected(request: Request, batch_id: str, seen: Visitor, form: dict[str, str]
@@ -84,12 +91,12 @@ def _submit(request: Request, batch_id: str, seen: Visitor, form: dict[str, str]
 @router.post("/batches/{batch_id}/recheck")
 async def recheck_page(request: Request, batch_id: str, seen: Member) -> Response:
     """The review page again, each corrected row with its new verdict; nothing posted."""
-    form = await form_fields(request, seen)
+    form = await form_fields(request, seen, max_fields=_fields_of_review(request))
     return await run_in_threadpool(_recheck, request, batch_id, seen, form)
 
 
 @router.post("/batches/{batch_id}/corrections")
 async def submit_corrections(request: Request, batch_id: str, seen: Member) -> Response:
     """Post the corrected rows as a new batch that corrects this one."""
-    form = await form_fields(request, seen)
+    form = await form_fields(request, seen, max_fields=_fields_of_review(request))
     return await run_in_threadpool(_submit, request, batch_id, seen, form)

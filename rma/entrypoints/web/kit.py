@@ -23,6 +23,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rma.entrypoints.web.errors import http_error_response
+from rma.entrypoints.web.fragments import FragmentCache
 from rma.errors import PageError
 from rma.service.identity import User, csrf_token, csrf_valid, rate_limited, session_user
 from rma.service.portal import account_name
@@ -39,7 +40,7 @@ API_PATHS = "/api/"
 
 templates = Jinja2Templates(env=jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True,
-    undefined=jinja2.StrictUndefined))
+    undefined=jinja2.StrictUndefined, extensions=[FragmentCache]))
 
 
 def not_found() -> PageError:
@@ -143,9 +144,11 @@ def too_many(wait: int) -> PageError:
 Csrf = Annotated[str | None, Form(alias=CSRF_FIELD)]
 
 
-async def form_fields(request: Request, seen: Visitor) -> dict[str, str]:
-    """A form's text fields, once its CSRF token is this browser's (403 otherwise)."""
-    form = await request.form(max_files=0)
+async def form_fields(request: Request, seen: Visitor, max_fields: int = 1000
+                      ) -> dict[str, str]:
+    """A form's text fields, once its CSRF token is this browser's (403 otherwise); more
+    than ``max_fields`` fields are a 400 (Starlette's default)."""
+    form = await request.form(max_files=0, max_fields=max_fields)
     token = form.get(CSRF_FIELD)
     check_csrf(seen, token if isinstance(token, str) else None)
     return {key: value for key, value in form.items() if isinstance(value, str)}

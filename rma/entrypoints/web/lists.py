@@ -7,22 +7,22 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from rma.entrypoints.web.kit import Member, render
-from rma.service.lookup import account_claims
-from rma.service.portal import BATCHES_SHOWN, account_batches
+from rma.service.lookup import account_claims_page
+from rma.service.portal import account_batches
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/batches")
-def batches_page(request: Request, seen: Member) -> HTMLResponse:
-    listed = account_batches(request.app.state.engine, seen.account)
-    return render(request, seen, "batches.html", batches=listed, shown=BATCHES_SHOWN)
+def batches_page(request: Request, seen: Member, page: int = 1) -> HTMLResponse:
+    listed = account_batches(request.app.state.engine, seen.account, page)
+    return render(request, seen, "batches.html", batches=listed.items, page=listed)
 
 
 @router.get("/claims")
 def claims_page(request: Request, seen: Member, serial_number: str = "", claim_ref: str = "",
-                status: str = "") -> HTMLResponse:
-    claims = account_claims(request.app.state.engine, seen.account,
-                            serial_number or None, claim_ref or None, status or None)
-    return render(request, seen, "claims.html", claims=claims, serial_number=serial_number,
-                  claim_ref=claim_ref, status=status)
+                status: str = "", page: int = 1) -> HTMLResponse:
+    claims = account_claims_page(request.app.state.engine, seen.account,
+                                 serial_number or None, claim_ref or None, status or None, page)
+    return render(request, seen, "claims.html", claims=claims.items, page=claims,
+                  serial_number=serial_number, claim_ref=claim_ref, status=status)
