@@ -24,10 +24,13 @@ OpenPage = Callable[..., tuple[Page, Watcher]]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # one xdist worker runs the whole tier (addopts: --dist loadgroup): one rma web and one
+    # Chromium for the session instead of one per worker
     here = Path(__file__).parent
     for item in items:
         if here in Path(item.fspath).parents:
             item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 @pytest.fixture(scope="session")
