@@ -53,6 +53,7 @@ from bench.run import (
     prefect_server,
     setup_database,
 )
+from rma.errors import RunFailed
 
 ROWS: tuple[str, ...] = ("csv200k", "xlsx50k", "csv1m", "pg200k", "inbox300")
 RSS_LIMIT_BYTES = 1.5e9  # "peak RSS at most 1.5 GB", read as 10^9 bytes (the stricter one)
@@ -128,10 +129,6 @@ class Row:
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if k not in ("baseline", "ours", "judge")}
-
-
-class RunFailed(RuntimeError):
-    """A measured run did not exit 0 or did not post what it should have."""
 
 
 # ------------------------------------------------------------------------------- processes

@@ -10,17 +10,10 @@ from typing import NoReturn
 
 from rma.domain.vocabulary.columns import LABELS, PREFILL_FIELDS
 from rma.entrypoints import portal_cli
+from rma.errors import UsageError
 
 #: ``add_parser`` of the subcommands: makes the parser of one command
 AddParser = Callable[..., argparse.ArgumentParser]
-
-
-class UsageError(Exception):
-    """A usage error argparse found, with the (sub)parser that found it."""
-
-    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
-        super().__init__(message)
-        self.parser = parser
 
 
 class _Parser(argparse.ArgumentParser):

@@ -16,12 +16,12 @@ from fastapi.responses import FileResponse, JSONResponse
 from flows.upload import ingest_upload
 from rma.domain.vocabulary.results import Batches
 from rma.entrypoints.web.auth import api_account, within_rate
-from rma.entrypoints.web.errors import ApiError, not_found
+from rma.entrypoints.web.errors import not_found
 from rma.entrypoints.web.models import BatchObject, ClaimIn, ClaimList, CodeInfo, ErrorBody
+from rma.errors import ApiError, BadClaim
 from rma.service.code_lookup import look_up_code
 from rma.service.lookup import account_claims, batch_document, batch_report
 from rma.service.uploads import (
-    BadClaim,
     check_upload,
     claim_file,
     content_name,

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rma.errors import DatabaseNotReady, DatabaseUnavailable
+from rma.errors import ApiError, DatabaseNotReady, DatabaseUnavailable
 
 log = logging.getLogger("rma.web")
 
@@ -20,16 +20,6 @@ STATUS_CODES = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 404: "NOT_FOUND",
                 405: "METHOD_NOT_ALLOWED", 413: "TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE",
                 429: "RATE_LIMITED", 500: "INTERNAL_ERROR", 503: "UNAVAILABLE"}
 NOT_FOUND = "Not found."
-
-
-class ApiError(Exception):
-    """An answer other than success, raised anywhere in a request."""
-
-    def __init__(self, status: int, code: str, message: str,
-                 headers: Mapping[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-        self.headers = dict(headers or {})
 
 
 def not_found() -> ApiError:
