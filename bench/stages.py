@@ -36,15 +36,9 @@ from rma.adapters.readers import read_batch
 from rma.adapters.reports import write_reports
 from rma.config import load_settings
 from rma.domain.rules.decide import decide
-from rma.service.batch import (
-    Origin,
-    _reference,
-    _report_input,
-    _result,
-    check_format,
-    file_sha256,
-    new_batch_id,
-)
+from rma.service.batch import _reference, check_format, file_sha256, new_batch_id
+from rma.service.origin import Origin
+from rma.service.outcome import batch_result, report_input
 from rma.service.posting import post_decision
 
 ACCOUNT = "D-001"
@@ -179,7 +173,7 @@ def run(path: Path, db_url: str, reports_dir: Path, profile: bool) -> dict:
             batch_id = new_batch_id()
             claim_ids = repo.allocate_claim_ids(now.year, decision.claims_accepted)
         with meter.stage("report"):
-            report = _report_input(sheet, decision, claim_ids, batch_id, origin.account_id,
+            report = report_input(sheet, decision, claim_ids, batch_id, origin.account_id,
                                    policy.terms)
             reports = (write_reports(report, reports_dir, f"{path.stem}.{sha[:12]}")
                        if len(decision.issues) else {})
@@ -188,7 +182,7 @@ def run(path: Path, db_url: str, reports_dir: Path, profile: bool) -> dict:
                           origin.account_id, sha, now)
             transaction.close()  # commit
     with meter.stage("result"):
-        result = _result(origin.source, origin, batch_id, decision, claim_ids, report,
+        result = batch_result(origin.source, origin, batch_id, decision, claim_ids, report,
                          reports, sheet)
         document = json.dumps({"batches": [result.to_json()]}, default=str)
     engine.dispose()

@@ -34,7 +34,8 @@ from rma.config import Settings
 from rma.domain.vocabulary.columns import CANONICAL
 from rma.domain.vocabulary.results import BatchResult
 from rma.errors import BadClaim, BatchError
-from rma.service.batch import Origin, ingest_payload
+from rma.service.batch import ingest_payload
+from rma.service.origin import Origin
 
 log = logging.getLogger("rma.uploads")
 

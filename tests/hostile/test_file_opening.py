@@ -17,7 +17,8 @@ from rma.adapters.readers import read_batch
 from rma.adapters.readers import source as src
 from rma.config import Limits, Settings
 from rma.errors import BatchError, NotReadable
-from rma.service.batch import Origin, ingest_file
+from rma.service.batch import ingest_file
+from rma.service.origin import Origin
 from tests.factories import valid_claim, write_csv
 from tests.hostile.conftest import POSTING_TABLES, posted_rows
 
