@@ -30,7 +30,7 @@ def cmd_accounts(args: argparse.Namespace) -> int:
     from rma.adapters.db.engine import posting_transaction
     from rma.adapters.db.reference_accounts import import_accounts
 
-    with posting_transaction(ready_engine()) as conn:
+    with ready_engine() as engine, posting_transaction(engine) as conn:
         result = import_accounts(conn, args.path)
     print(f"{args.path.name}: accounts imported, {result}")
     return EXIT_OK
@@ -41,7 +41,7 @@ def cmd_codes(args: argparse.Namespace) -> int:
     from rma.adapters.db.reference_codes import import_codes, issue_code, unlock_codes
     from rma.config import load_settings
 
-    with posting_transaction(ready_engine()) as conn:
+    with ready_engine() as engine, posting_transaction(engine) as conn:
         if args.action == "import":
             days = load_settings().code_validity_days
             print(f"{args.path.name}: RMA codes imported, "

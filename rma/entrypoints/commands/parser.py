@@ -104,6 +104,11 @@ def _demo(add: AddParser) -> None:
     demo.add_argument("--dir", type=Path, default=Path("demo"),
                       help="the demo's folder (default: demo/; replaced on every run)")
     demo.add_argument("--json", action="store_true")
+    demo.add_argument("--web", action="store_true",
+                      help="then serve the portal on the demo's database, with a demo user of "
+                      "D-001 and its sign-in link printed (until Ctrl-C)")
+    demo.add_argument("--port", type=int, default=8000, help="the portal's port with --web "
+                      "(default 8000, on 127.0.0.1)")
 
 
 def _serve(add: AddParser) -> None:
