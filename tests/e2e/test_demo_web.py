@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import threading
 import time
@@ -15,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import RMA
+from tests.e2e.conftest import RMA, stop_server
 from tests.smtpserver import free_port
 
 STARTUP_SECONDS = 180
@@ -62,12 +61,7 @@ def test_demo_web_prints_a_link_that_signs_in_to_the_portal_on_the_sample(tmp_pa
             assert batches.status_code == 200 and "claims-2026-11.xlsx" in batches.text, \
                 batches.text
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        finally:
-            if process.poll() is None:
-                process.kill()
+        stop_server(process)
         reader.join(timeout=10)
     output = "".join(lines)
     assert "The demo ran in demo/" in output, output

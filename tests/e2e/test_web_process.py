@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import RMA, run_subprocess, seed_database
+from tests.e2e.conftest import RMA, run_subprocess, seed_database, stop_server
 from tests.factories import valid_claim, write_csv
 from tests.smtpserver import free_port
 
@@ -46,12 +46,7 @@ def web(tmp_path: Path, prefect_api: str) -> Iterator[tuple[str, dict[str, str]]
                 time.sleep(0.2)
         yield base, env
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        finally:
-            if process.poll() is None:
-                process.kill()
+        stop_server(process, timeout=30)
     # uvicorn shuts down gracefully, then ends by the signal it was sent (exit status 143)
     output = process.stdout.read() if process.stdout else ""
     assert process.returncode == -signal.SIGTERM, output
