@@ -63,6 +63,7 @@ def test_demo_web_prints_a_link_that_signs_in_to_the_portal_on_the_sample(tmp_pa
     finally:
         stop_server(process)
         reader.join(timeout=10)
+        process.stdout.close()
     output = "".join(lines)
     assert "The demo ran in demo/" in output, output
     assert "Traceback" not in output, output

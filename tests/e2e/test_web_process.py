@@ -49,6 +49,8 @@ def web(tmp_path: Path, prefect_api: str) -> Iterator[tuple[str, dict[str, str]]
         stop_server(process, timeout=30)
     # uvicorn shuts down gracefully, then ends by the signal it was sent (exit status 143)
     output = process.stdout.read() if process.stdout else ""
+    if process.stdout:
+        process.stdout.close()
     assert process.returncode == -signal.SIGTERM, output
     assert "Finished server process" in output and "Traceback" not in output, output
 
