@@ -38,8 +38,8 @@ from typing import Any
 
 import httpx
 
+from bench.harness import batch_file
 from bench.run import BIN, OUT, free_port, fresh_database, machine, prefect_server
-from bench.targets import batch_file
 
 ACCOUNT = "D-001"
 REVIEW_LIMIT_S = 2.0

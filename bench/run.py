@@ -28,6 +28,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
+from rma.adapters.db.engine import make_engine, upgrade
+from rma.adapters.db.reference_accounts import import_accounts
+from tests.factories import generate_rows, write_csv, write_xlsx
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 BIN = Path(sys.executable).parent  # the venv's bin/: rma and prefect live beside python
@@ -78,8 +84,6 @@ def machine() -> dict[str, Any]:
 def generate(kind: str, rows: int, seed: int = 0) -> Path:
     """bench/out/claims-<rows>.<kind> (``-seed<N>`` before the suffix for another seed), ~10%
     bad rows; reused when it already exists."""
-    from tests.factories import generate_rows, write_csv, write_xlsx
-
     path = OUT / (f"claims-{rows}.{kind}" if seed == 0 else f"claims-{rows}-seed{seed}.{kind}")
     if path.exists():
         print(f"  {path.name}: cached ({path.stat().st_size / 1e6:.1f} MB)")
@@ -107,11 +111,6 @@ def fresh_database(workdir: Path, accounts: tuple[str, ...] = ("D-001",)) -> str
 def setup_database(url: str, accounts: tuple[str, ...] = ("D-001",),
                    folder: Path = OUT) -> None:
     """Migrate the (empty) database at ``url`` and register ``accounts`` as distributors."""
-    import sqlalchemy as sa
-
-    from rma.adapters.db.engine import make_engine, upgrade
-    from rma.adapters.db.reference_accounts import import_accounts
-
     upgrade(url)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "accounts.csv"

@@ -20,6 +20,7 @@ import argparse
 import cProfile
 import datetime as dt
 import json
+import os
 import pstats
 import resource
 import time
@@ -27,6 +28,18 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from bench.run import OUT, big_file_env, generate, machine, parse_count, run_stages, table
+from rma.adapters.db.engine import make_engine, posting_transaction
+from rma.adapters.db.repository import ClaimsRepository
+from rma.adapters.readers import read_batch
+from rma.adapters.reports import write_reports
+from rma.config import load_settings
+from rma.domain.rules.decide import decide
+from rma.service.batch import _reference, check_format, file_sha256, new_batch_id
+from rma.service.origin import Origin
+from rma.service.outcome import batch_result, report_input
+from rma.service.posting import post_decision
 
 ACCOUNT = "D-001"
 ROOT = str(Path(__file__).resolve().parent.parent) + "/"
@@ -132,29 +145,12 @@ def _require_new(first_batch: str | None) -> None:
 
 def run(path: Path, db_url: str, reports_dir: Path, profile: bool) -> dict:
     """``rma.service.batch.ingest_file`` for one file and origin D-001, stage by stage."""
-    from rma.adapters.db.engine import make_engine, posting_transaction
-    from rma.adapters.db.repository import ClaimsRepository
-    from rma.adapters.readers import read_batch
-    from rma.adapters.reports import write_reports
-    from rma.config import load_settings
-    from rma.domain.rules.decide import decide
-    from rma.service.batch import (
-        Origin,
-        _reference,
-        _report_input,
-        _result,
-        check_format,
-        file_sha256,
-        new_batch_id,
-    )
-    from rma.service.posting import post_decision
-
     settings = load_settings()
     engine = make_engine(db_url)
     origin = Origin(ACCOUNT, str(path))
     now = dt.datetime.now(dt.UTC)
     meter = Meter(profile)
-    baseline_mb = _status_kb("VmRSS") / 1024  # the interpreter and the imports above
+    baseline_mb = _status_kb("VmRSS") / 1024  # the interpreter and the imports of this module
 
     with meter.stage("read"):
         sha = file_sha256(path)
@@ -177,7 +173,7 @@ def run(path: Path, db_url: str, reports_dir: Path, profile: bool) -> dict:
             batch_id = new_batch_id()
             claim_ids = repo.allocate_claim_ids(now.year, decision.claims_accepted)
         with meter.stage("report"):
-            report = _report_input(sheet, decision, claim_ids, batch_id, origin.account_id,
+            report = report_input(sheet, decision, claim_ids, batch_id, origin.account_id,
                                    policy.terms)
             reports = (write_reports(report, reports_dir, f"{path.stem}.{sha[:12]}")
                        if len(decision.issues) else {})
@@ -186,7 +182,7 @@ def run(path: Path, db_url: str, reports_dir: Path, profile: bool) -> dict:
                           origin.account_id, sha, now)
             transaction.close()  # commit
     with meter.stage("result"):
-        result = _result(origin.source, origin, batch_id, decision, claim_ids, report,
+        result = batch_result(origin.source, origin, batch_id, decision, claim_ids, report,
                          reports, sheet)
         document = json.dumps({"batches": [result.to_json()]}, default=str)
     engine.dispose()
@@ -231,10 +227,6 @@ def growth(files: list[dict]) -> str:
 
 def by_sizes(sizes: list[int], kind: str, profile: bool, out: Path) -> None:
     """The stages of a generated batch of each size, each in a fresh process and database."""
-    import os
-
-    from bench.run import OUT, big_file_env, generate, machine, run_stages, table
-
     limits = big_file_env()  # the 1M-row csv is above the default file and cell caps
     os.environ.update(limits)
     print("environment: " + ", ".join(f"{k}={v}" for k, v in limits.items()))
@@ -262,8 +254,6 @@ def by_sizes(sizes: list[int], kind: str, profile: bool, out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from bench.run import OUT, parse_count
-
     p = argparse.ArgumentParser(prog="python -m bench.stages", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", type=Path, nargs="?", help="one batch (with --db-url, --reports, "

@@ -38,7 +38,8 @@ from rma.domain.vocabulary.results import BatchResult
 from rma.domain.vocabulary.sheet import SheetData
 from rma.errors import BatchError, ConfigError, LargeFileFailed
 from rma.service import progress
-from rma.service.batch import Origin, post_checked, screen_file
+from rma.service.batch import post_checked, screen_file
+from rma.service.origin import Origin
 
 T = TypeVar("T")
 

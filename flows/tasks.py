@@ -23,8 +23,9 @@ from rma.config import Settings
 from rma.domain.vocabulary.printable import shown
 from rma.domain.vocabulary.results import BatchResult, NotTaken
 from rma.service import stopping
-from rma.service.batch import Origin, ingest_file
+from rma.service.batch import ingest_file
 from rma.service.mail import MessageOutcome, ingest_message
+from rma.service.origin import Origin
 from rma.service.runlog import batch_line
 
 

@@ -1,6 +1,7 @@
 """Exceptions: for what cannot be processed at all. Rejections are data, not exceptions.
 
     RmaError                    anything the CLI turns into a one-line message
+    ├── BadClaim                a claim sent as JSON that is not one of SPEC §3 (a ValueError)
     ├── BatchError              a whole batch cannot be processed (carries a reason code)
     ├── ConfigError             wrong configuration or usage (exit status 2)
     ├── DatabaseNotReady        the database has not been created/migrated yet
@@ -14,9 +15,14 @@
     ├── RowError                one invalid cell of a reference file (also a ValueError)
     └── RunBusy                 another run holds the inbox lock
 
+Outside ``RmaError``, because they never reach the user as a one-line message:
+
     WebAnswer                   an answer of ``rma web`` other than success, with its status
     ├── ApiError                the API's JSON error ``{"error": {"code", "message"}}``
     └── PageError               a page's error page (or, status 303, a redirect to sign in)
+    NotReadable                 a path is not the regular, unchanged file it must be (an OSError)
+    RunFailed                   a benchmark's measured run failed (bench/, a RuntimeError)
+    UsageError                  a usage error argparse found, printed as argparse would
 
 ``code`` is what ``--json`` reports in its top-level ``error`` when a command ran nothing.
 A ``WebAnswer`` never reaches the command line: ``rma web`` answers it as its status says.
@@ -25,12 +31,22 @@ A ``WebAnswer`` never reaches the command line: ``rma web`` answers it as its st
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # only for the annotation: no module here imports anything at run time
+    import argparse
 
 
 class RmaError(Exception):
     """Base of every error the user sees as one line."""
 
     code = "ERROR"
+
+
+class BadClaim(RmaError, ValueError):
+    """A claim sent as JSON that is not an object of the columns of SPEC §3."""
+
+    code = "BAD_REQUEST"
 
 
 class BatchError(RmaError):
@@ -136,3 +152,24 @@ class PageError(WebAnswer):
                  headers: Mapping[str, str] | None = None) -> None:
         super().__init__(status, message, headers)
         self.title = title
+
+
+class NotReadable(OSError):
+    """The path is not the regular, unchanged file it must be; ``why`` says so in words."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+class RunFailed(RuntimeError):
+    """A benchmark's measured run did not exit 0 or did not post what it should have."""
+
+
+class UsageError(Exception):
+    """A usage error argparse found, with the (sub)parser that found it: ``main`` prints it as
+    argparse would, after ``--json`` has had its document."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser

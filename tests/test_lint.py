@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import grimp  # import-linter's own graph library, installed with it
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -27,6 +29,17 @@ def test_imports_keep_the_layers():
     result = subprocess.run([_tool("lint-imports"), "--no-cache"], capture_output=True,
                             text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_no_module_reaches_itself_through_its_imports():
+    """No import cycle between modules anywhere in rma, flows, schemas and bench, imports
+    inside functions included (grimp, the graph import-linter checks): the contracts above
+    order layers and siblings, this closes what they do not name."""
+    graph = grimp.build_graph("rma", "flows", "schemas", "bench", cache_dir=None)
+    cycles = [(m, path) for m in sorted(graph.modules)
+              for imported in graph.find_modules_directly_imported_by(m)
+              if (path := graph.find_shortest_chain(importer=imported, imported=m))]
+    assert not cycles, "\n".join(f"{m} -> {' -> '.join(path)}" for m, path in cycles[:10])
 
 
 def test_the_package_type_checks():

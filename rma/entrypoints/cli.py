@@ -21,11 +21,11 @@ from rma.entrypoints import portal_cli
 from rma.entrypoints.commands.admin import cmd_accounts, cmd_codes, cmd_db, cmd_template
 from rma.entrypoints.commands.intake import cmd_demo, cmd_ingest, cmd_run_inbox
 from rma.entrypoints.commands.output import EXIT_FAILED, EXIT_USAGE, print_error_document
-from rma.entrypoints.commands.parser import UsageError, build_parser
+from rma.entrypoints.commands.parser import build_parser
 from rma.entrypoints.commands.runtime import ready_engine
 from rma.entrypoints.commands.serving import cmd_serve
 from rma.entrypoints.commands.views import cmd_claims, cmd_status
-from rma.errors import ConfigError, RmaError
+from rma.errors import ConfigError, RmaError, UsageError
 
 Command = Callable[[argparse.Namespace], int]
 

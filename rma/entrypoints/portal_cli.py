@@ -13,12 +13,14 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
-EngineFactory = Callable[[], "sa.Engine"]
+#: the claims database for the length of one command (the CLI's ``ready_engine``: disposed after)
+EngineFactory = Callable[[], AbstractContextManager["sa.Engine"]]
 
 #: the ``--json`` document of a command that did nothing (the CLI adds its ``error``)
 EMPTY_DOCUMENTS: dict[str, dict[str, Any]] = {"users": {"user": None},
@@ -59,7 +61,8 @@ def cmd_users(args: argparse.Namespace, engine: EngineFactory) -> int:
     from rma.config import load_settings
     from rma.service.identity import add_user
 
-    invitation = add_user(engine(), load_settings(), args.account, args.email, args.role)
+    with engine() as db:
+        invitation = add_user(db, load_settings(), args.account, args.email, args.role)
     if args.json:
         _print(invitation.to_json())
         return 0
@@ -76,13 +79,14 @@ def cmd_tokens(args: argparse.Namespace, engine: EngineFactory) -> int:
     from rma.service.identity import create_token, revoke_token
 
     document: dict[str, Any] = {"account_id": args.account, "name": args.name.strip()}
-    if args.action == "create":
-        document["token"] = create_token(engine(), args.account, args.name)
-        line = document["token"]  # shown once: only its digest is kept
-    else:
-        revoke_token(engine(), args.account, args.name)
-        document["revoked"] = True
-        line = f"Token {document['name']!r} of {args.account} revoked."
+    with engine() as db:
+        if args.action == "create":
+            document["token"] = create_token(db, args.account, args.name)
+            line = document["token"]  # shown once: only its digest is kept
+        else:
+            revoke_token(db, args.account, args.name)
+            document["revoked"] = True
+            line = f"Token {document['name']!r} of {args.account} revoked."
     if args.json:
         _print({"token": document})
     else:
@@ -95,7 +99,8 @@ def cmd_web(args: argparse.Namespace, engine: EngineFactory) -> int:
 
     if args.workers < 1:
         raise ConfigError("--workers must be at least 1")
-    engine().dispose()  # a database that is not ready is one line now, not a failing page
+    with engine():  # a database that is not ready is one line now, not a failing page
+        pass
     from rma.entrypoints.web.server import serve
 
     serve(args.host, args.port, args.workers)

@@ -18,7 +18,6 @@ import datetime as dt
 import hashlib
 import logging
 import secrets
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -32,20 +31,23 @@ from rma.adapters.readers.messages import display_name
 from rma.adapters.readers.source import FileState, sha256_regular
 from rma.adapters.reports import (
     ReportInput,
-    issue_table,
     report_stem,
-    summary_markdown,
-    write_reports,
 )
 from rma.config import Limits, Settings
 from rma.domain.rules.codes import guessing_report, reaching_lockout
 from rma.domain.rules.decide import Decision, Reference, decide, lookups
 from rma.domain.rules.formatcheck import check_rows, format_issues
 from rma.domain.vocabulary.issues import concat_issues
-from rma.domain.vocabulary.reasons import Reason, Terms, is_warning
-from rma.domain.vocabulary.results import BatchResult, Status
+from rma.domain.vocabulary.results import BatchResult
 from rma.domain.vocabulary.sheet import SheetData
-from rma.errors import BatchError, ReportNotWritten
+from rma.errors import BatchError
+from rma.service.origin import Origin
+from rma.service.outcome import (
+    batch_result,
+    duplicate_result,
+    report_input,
+    write_batch_reports,
+)
 from rma.service.posting import log_attempts, post_decision, record_check
 
 #: code guessing and lock-outs (SPEC §4); Prefect picks it up as an extra logger
@@ -54,16 +56,6 @@ security_log = logging.getLogger("rma.security")
 #: a check's reports go to ``<reports>/checks/<batch_id>/``: the content's own report names
 #: stay the posting's, and two checks of one content do not overwrite each other's
 CHECKS_FOLDER = "checks"
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Who a batch is from: the drop folder, mail sender or --account; None = by hand."""
-
-    account_id: str | None
-    source: str
-    #: the batch whose rows this one corrects (SPEC §9, the portal's corrections)
-    corrects_batch_id: str | None = None
 
 
 def file_sha256(path: Path) -> str:
@@ -101,7 +93,7 @@ def _already_posted(sha: str, origin: Origin, engine: sa.Engine) -> BatchResult 
     """The duplicate result of content posted before, else None."""
     with engine.connect() as conn:
         first = ClaimsRepository(conn).find_batch_by_sha(sha)
-    return None if first is None else _duplicate(origin.source, origin, first)
+    return None if first is None else duplicate_result(origin.source, origin.account_id, first)
 
 
 def ingest_file(path: Path, origin: Origin, engine: sa.Engine, settings: Settings,
@@ -169,17 +161,17 @@ def post_checked(sheet: SheetData, rows: pd.DataFrame, format_issues: pd.DataFra
         repo = ClaimsRepository(conn)
         first = repo.find_batch_by_sha(sha)  # another run may have posted it meanwhile
         if first is not None:
-            return _duplicate(source, origin, first)
+            return duplicate_result(source, origin.account_id, first)
         decision, newly_locked = _decided(repo, rows, format_issues, origin, settings, now)
         batch_id = new_batch_id()
         claim_ids = [] if check else repo.allocate_claim_ids(now.year, decision.claims_accepted)
-        report = _report_input(sheet, decision, claim_ids, batch_id, origin.account_id,
+        report = report_input(sheet, decision, claim_ids, batch_id, origin.account_id,
                                policy.terms, check,
                                review_link(settings.portal.url, batch_id) or "")
         folder = reports_dir / CHECKS_FOLDER / batch_id if check else reports_dir
-        reports = _write_reports(report, folder, report_stem(sheet.source.stem, sha)) \
+        reports = write_batch_reports(report, folder, report_stem(sheet.source.stem, sha)) \
             if len(decision.issues) else {}
-        result = _result(source, origin, batch_id, decision, claim_ids, report, reports,
+        result = batch_result(source, origin, batch_id, decision, claim_ids, report, reports,
                          "checked" if check else "posted")
         if check:
             record_check(repo, decision, result.to_json(), sha, now, kept_as)
@@ -219,29 +211,9 @@ def recheck_sheet(sheet: SheetData, origin: Origin, engine: sa.Engine, settings:
         log_attempts(repo, decision, now)
     for line in guessing_report(decision.attempts, origin.source, newly_locked):
         security_log.warning(line)
-    report = _report_input(sheet, decision, [], "", origin.account_id,
+    report = report_input(sheet, decision, [], "", origin.account_id,
                            settings.policy(now).terms)
     return decision, report
-
-
-def _write_reports(report: ReportInput, reports_dir: Path, stem: str) -> dict[str, Path]:
-    """Reports are written inside the posting transaction, before anything is posted: a full
-    disk or an unwritable folder rolls the whole batch back and the file stays waiting."""
-    try:
-        return write_reports(report, reports_dir, stem)
-    except OSError as exc:
-        raise ReportNotWritten(
-            f"the rejection report could not be written to {reports_dir} "
-            f"({exc.strerror or exc}); nothing of this batch was posted"
-        ) from exc
-
-
-def _duplicate(source: str, origin: Origin, first: str) -> BatchResult:
-    return BatchResult(source=source, status="duplicate", account_id=origin.account_id,
-                       batch_id=first,
-                       error={"code": str(Reason.DUPLICATE_BATCH),
-                              "message": f"This file was already processed as batch {first}; "
-                                         "nothing was posted again."})
 
 
 def _reference(repo: ClaimsRepository, rows: pd.DataFrame, origin: str | None,
@@ -257,50 +229,4 @@ def _reference(repo: ClaimsRepository, rows: pd.DataFrame, origin: str | None,
         posted_refs=repo.posted_claim_refs(list(accounts["account_id"]), need.claim_ref_keys),
         invalid_attempts=repo.invalid_attempts(coded, now - dt.timedelta(hours=lockout_hours)),
         code_locked=repo.code_locked(coded),
-    )
-
-
-def _report_input(sheet: SheetData, decision: Decision, claim_ids: list[str], batch_id: str,
-                  account_id: str | None, terms: Terms, check: bool = False,
-                  review_url: str = "") -> ReportInput:
-    refs = decision.rows["claim_ref"]
-    # the reports name the claims of rejected rows and of rows with an issue; a claim
-    # without a claim_ref is called "row N" (claim_label's default)
-    named = (refs.index.isin(decision.rejected_rows) | refs.index.isin(decision.issues["row"])
-             ) & refs.notna().to_numpy()
-    refs = refs[named]
-    return ReportInput(
-        sheet=sheet, issues=decision.issues, rejected_rows=decision.rejected_rows,
-        claim_of_row=dict(zip(refs.index.astype(int), refs.astype(str), strict=True)),
-        claims_accepted=decision.claims_accepted, claims_rejected=decision.claims_rejected,
-        claim_ids=claim_ids, account_id=account_id, terms=terms, review_url=review_url,
-        # the reports name the batch; a check's say on that line that nothing was posted
-        batch_id=f"{batch_id} (checked only: nothing was posted)" if check else batch_id)
-
-
-def _result(source: str, origin: Origin, batch_id: str, decision: Decision,
-            claim_ids: list[str], report: ReportInput, reports: dict[str, Path],
-            status: Status) -> BatchResult:
-    table = issue_table(report)
-    warning_mask = decision.issues["code"].map(is_warning).astype(bool)
-    rejections = [
-        {k: line.get(k) for k in ("sheet", "row", "claim_ref", "serial_number", "column",
-                                  "code", "message")}
-        for line in table if not is_warning(line["code"])
-    ]
-    found = decision.issues[warning_mask]
-    warnings = [
-        {"row": int(row), "code": code, "column": column, "message": message}
-        for row, code, column, message in zip(
-            found["row"].tolist(), found["code"].tolist(), found["column"].tolist(),
-            found["message"].tolist(), strict=True)
-    ]
-    return BatchResult(
-        source=source, status=status, account_id=origin.account_id, batch_id=batch_id,
-        corrects_batch_id=origin.corrects_batch_id,
-        claims_accepted=decision.claims_accepted, claims_rejected=decision.claims_rejected,
-        claim_ids=claim_ids, rejections=rejections, warnings=warnings,
-        reports={k: str(v) for k, v in reports.items()},
-        summary_markdown=summary_markdown(report) if len(decision.issues) else "",
-        issue_table=table,
     )

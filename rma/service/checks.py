@@ -11,7 +11,8 @@ import sqlalchemy as sa
 
 from rma.config import Settings
 from rma.domain.vocabulary.results import BatchResult
-from rma.service.batch import Origin, ingest_file
+from rma.service.batch import ingest_file
+from rma.service.origin import Origin
 
 
 def reports_folder(settings: Settings) -> Path:

@@ -39,7 +39,8 @@ from rma.domain.rules.claims import claim_ref_keys
 from rma.domain.vocabulary.reasons import is_warning
 from rma.domain.vocabulary.sheet import SheetData
 from rma.errors import BatchError
-from rma.service.batch import Origin, recheck_sheet
+from rma.service.batch import recheck_sheet
+from rma.service.origin import Origin
 from rma.service.portal import Review, batch_review, review_row
 from rma.service.uploads import API_SOURCE, keep_upload, upload_name
 

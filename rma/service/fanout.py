@@ -27,6 +27,7 @@ from rma.domain.vocabulary.reasons import Reason
 from rma.domain.vocabulary.results import BatchResult
 from rma.service.batch import file_sha256
 from rma.service.lookup import posted_result
+from rma.service.outcome import duplicate_result
 
 #: children may write on another machine whose clock runs a little behind the parent's
 CLOCK_SKEW_SECONDS = 300
@@ -123,7 +124,7 @@ def settled_results(engine: sa.Engine, plan: Sequence[Dispatched],
         if batch is not None and is_posted:
             results.append(_posted(d, batch, details[batch["batch_id"]], reports_dir))
         elif batch is not None:  # posted before, or the same content as another file tonight
-            results.append(_duplicate(d, batch["batch_id"]))
+            results.append(duplicate_result(d.source, d.item.account_id, batch["batch_id"]))
         else:
             results.append(_not_posted(d, run_failures.get(d.item.path), quarantine_root,
                                        since))
@@ -138,14 +139,6 @@ def _posted(d: Dispatched, batch: dict[str, Any], detail: tuple[list[str], list[
                for kind, suffix in REPORT_SUFFIXES.items()
                if (reports_dir / f"{stem}{suffix}").is_file()}
     return posted_result({**batch, "source": d.source}, claim_ids, issues, reports)
-
-
-def _duplicate(d: Dispatched, first: str) -> BatchResult:
-    return BatchResult(source=d.source, status="duplicate", account_id=d.item.account_id,
-                       batch_id=first,
-                       error={"code": str(Reason.DUPLICATE_BATCH),
-                              "message": f"This file was already processed as batch {first}; "
-                                         "nothing was posted again."})
 
 
 def _not_posted(d: Dispatched, run_failure: str | None, quarantine_root: Path,

@@ -39,7 +39,8 @@ from rma.domain.vocabulary.printable import shown
 from rma.domain.vocabulary.reasons import Reason
 from rma.domain.vocabulary.results import BatchResult
 from rma.errors import BatchError
-from rma.service.batch import Origin, ingest_payload, ingest_sheet
+from rma.service.batch import ingest_payload, ingest_sheet
+from rma.service.origin import Origin
 
 
 @dataclass

@@ -33,8 +33,9 @@ from rma.adapters.readers.source import read_regular
 from rma.config import Settings
 from rma.domain.vocabulary.columns import CANONICAL
 from rma.domain.vocabulary.results import BatchResult
-from rma.errors import BatchError, RmaError
-from rma.service.batch import Origin, ingest_payload
+from rma.errors import BadClaim, BatchError
+from rma.service.batch import ingest_payload
+from rma.service.origin import Origin
 
 log = logging.getLogger("rma.uploads")
 
@@ -42,12 +43,6 @@ log = logging.getLogger("rma.uploads")
 API_SOURCE = "api"
 #: the JSON field of a claim's serial numbers (one column, several SNs, in the sheet)
 SERIALS_FIELD = "serial_numbers"
-
-
-class BadClaim(RmaError, ValueError):
-    """A claim sent as JSON that is not an object of the columns of SPEC §3."""
-
-    code = "BAD_REQUEST"
 
 
 def upload_name(name: str) -> str:

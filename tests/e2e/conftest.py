@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import json
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -104,6 +105,17 @@ def run_subprocess(args: list[str], env: dict[str, str], cwd: Path, timeout: flo
     full_env = {**os.environ, **env}
     return subprocess.run([RMA, *args], cwd=cwd, env=full_env, capture_output=True,
                           text=True, timeout=timeout)
+
+
+def stop_server(process: subprocess.Popen[str], timeout: float = 60) -> None:
+    """SIGTERM a served process (`rma web`, `rma demo --web`) and wait for its graceful end;
+    killed if it does not end in ``timeout`` seconds."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    finally:
+        if process.poll() is None:
+            process.kill()
 
 
 def today() -> dt.date:

@@ -11,22 +11,21 @@ import sqlalchemy as sa
 import flows.ingest as flows_module
 from flows import artifacts, files, tasks
 from tests.factories import valid_claim, write_csv
+from tests.prefect_artifacts import latest_artifact
 
 pytestmark = pytest.mark.prefect
 
 
 def test_a_posted_batch_with_rejections_publishes_markdown_and_table_artifacts(
         cli, workdir):
-    from prefect.artifacts import Artifact
-
     path = write_csv(workdir / "a.csv", [valid_claim(), valid_claim(serial_number="S#1")])
     batch = cli("ingest", str(path), "--account", "D-001", "--json").json()["batches"][0]
     key = artifacts.artifact_key(batch["batch_id"])
-    summary = Artifact.get(key)
-    table = Artifact.get(key + "-issues")
+    summary = latest_artifact(key)
+    table = latest_artifact(key + "-issues")
     assert summary is not None and "a.csv" in str(summary.data)
     assert table is not None and "INVALID_SERIAL_NUMBER" in str(table.data)
-    run = Artifact.get("ingest-run")
+    run = latest_artifact("ingest-run")
     assert run is not None and "a.csv" in str(run.data)
 
 

@@ -14,6 +14,7 @@ import flows.ingest as flows_module
 from flows import artifacts, files, tasks
 from tests.e2e.conftest import seed_database
 from tests.factories import valid_claim, write_csv
+from tests.prefect_artifacts import latest_artifact
 
 pytestmark = pytest.mark.prefect
 
@@ -87,8 +88,6 @@ def test_one_task_per_file_when_grouping_is_off(prefect_api, inbox, sqlite_url, 
 
 def test_with_worker_processes_every_grouped_file_is_posted_archived_and_has_its_artifacts(
         prefect_api, inbox, sqlite_url, monkeypatch):
-    from prefect.artifacts import Artifact
-
     import flows.runners
 
     for n in range(3):  # one claim with a bad e-mail address: reports and artifacts
@@ -110,5 +109,5 @@ def test_with_worker_processes_every_grouped_file_is_posted_archived_and_has_its
     for batch in batches:
         if batch["rejections"]:
             key = artifacts.artifact_key(batch["batch_id"])
-            assert Artifact.get(key) is not None and Artifact.get(key + "-issues") is not None
+            assert latest_artifact(key) is not None and latest_artifact(key + "-issues") is not None
     assert sum(bool(b["rejections"]) for b in batches) == 3

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.e2e.conftest import RMA, run_subprocess, seed_database
+from tests.e2e.conftest import RMA, run_subprocess, seed_database, stop_server
 from tests.smtpserver import free_port
 
 #: a cold start imports Prefect and the flows: slow on a loaded 2-core machine
@@ -68,12 +68,7 @@ def running_web(folder: Path, prefect_api: str, links_to_itself: bool = False,
         _wait_until_up(process, web)
         yield web
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        finally:
-            if process.poll() is None:
-                process.kill()
+        stop_server(process, timeout=30)
     # uvicorn shuts down gracefully, then ends by the signal it was sent (exit status 143)
     output = web.output()
     assert process.returncode == -signal.SIGTERM, output

@@ -117,7 +117,16 @@ def test_kill_9_inside_the_posting_transaction_or_before_the_move_loses_nothing(
     final = _state(db_url)
     assert final[0] == 1 and final[1] > 0 and (not committed or final == counts)
     assert not list((root / "inbox" / "D-001").iterdir())
-    assert [r["status"] for r in last_runs(make_engine(db_url))] == ["finished", "interrupted"]
+    assert [r["status"] for r in _last_runs(db_url)] == ["finished", "interrupted"]
+
+
+def _last_runs(url: str) -> list[dict]:
+    """The run log, read with an engine that is disposed after (its connections closed)."""
+    engine = make_engine(url)
+    try:
+        return last_runs(engine)
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.postgres
@@ -165,7 +174,7 @@ def test_kill_9_at_any_moment_leaves_no_partial_batch_and_the_next_run_completes
         [again] = json.loads(out)["batches"] if json.loads(out)["batches"] else [None]
         assert again is None or again["status"] in {"posted", "duplicate"}, again
         assert not list((root / "inbox" / "D-001").iterdir()), "the file was not archived"
-        runs = last_runs(make_engine(url))
+        runs = _last_runs(url)
         assert runs[0]["status"] == "finished"
         assert all(r["status"] in {"finished", "interrupted"} for r in runs[1:])
     print(f"uninterrupted run {duration:.1f} s; killed at "

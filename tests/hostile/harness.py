@@ -63,8 +63,9 @@ def _child(conn: Any, kind: str, path: str, account: str | None, database_url: s
     try:
         from rma.adapters.db.engine import make_engine
         from rma.config import load_settings
-        from rma.service.batch import Origin, ingest_file
+        from rma.service.batch import ingest_file
         from rma.service.mail import ingest_message
+        from rma.service.origin import Origin
 
         settings = load_settings()
         engine = make_engine(database_url)

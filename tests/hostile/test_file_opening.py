@@ -16,8 +16,9 @@ from rma.adapters.db.engine import make_engine
 from rma.adapters.readers import read_batch
 from rma.adapters.readers import source as src
 from rma.config import Limits, Settings
-from rma.errors import BatchError
-from rma.service.batch import Origin, ingest_file
+from rma.errors import BatchError, NotReadable
+from rma.service.batch import ingest_file
+from rma.service.origin import Origin
 from tests.factories import valid_claim, write_csv
 from tests.hostile.conftest import POSTING_TABLES, posted_rows
 
@@ -70,7 +71,7 @@ def test_a_link_put_there_after_the_name_was_checked_is_not_followed(tmp_path, m
     link.symlink_to(victim)
     with pytest.raises(OSError) as caught:
         src.read_regular(link, 1 << 20)
-    assert not isinstance(caught.value, src.NotReadable)  # the kernel said no (ELOOP)
+    assert not isinstance(caught.value, NotReadable)  # the kernel said no (ELOOP)
     with pytest.raises(BatchError, match=r"^stolen\.csv: the file cannot be opened"):
         read_batch(link)
 
@@ -110,7 +111,7 @@ def test_a_pipe_swapped_in_after_the_name_was_checked_does_not_block_the_read(
 
 
 def test_a_device_is_refused_without_reading_it():
-    with pytest.raises(src.NotReadable, match=r"not a regular file: it is a device"):
+    with pytest.raises(NotReadable, match=r"not a regular file: it is a device"):
         src.read_regular(Path("/dev/zero"), 1 << 20)
 
 
@@ -205,4 +206,4 @@ def test_an_e_mail_that_is_a_named_pipe_is_refused_without_blocking(tmp_path):
     if not finished:
         _unblock(fifo)
     assert finished, "reading an e-mail that is a named pipe blocked"
-    assert isinstance(outcome, src.NotReadable), outcome
+    assert isinstance(outcome, NotReadable), outcome

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from rma.adapters.db.engine import make_engine
 from tests.factories import valid_claim, write_csv, write_xlsx
+from tests.prefect_artifacts import latest_artifact
 
 pytestmark = pytest.mark.prefect
 
@@ -66,10 +67,8 @@ def test_hostile_text_is_stored_verbatim_and_echoed_escaped(cli, workdir, db_url
 
 
 def _batch_markdown(batch_id: str) -> str:
-    from prefect.artifacts import Artifact
-
     key = "batch-" + "".join(ch if ch.isalnum() else "-" for ch in batch_id.lower())
-    artifact = Artifact.get(key)
+    artifact = latest_artifact(key)
     assert artifact is not None, key
     return str(artifact.data)
 

@@ -19,7 +19,8 @@ from rma.adapters.db.reference_codes import unlock_codes
 from rma.adapters.db.repository import ClaimsRepository
 from rma.config import Settings
 from rma.domain.vocabulary.results import BatchResult
-from rma.service.batch import Origin, ingest_file
+from rma.service.batch import ingest_file
+from rma.service.origin import Origin
 from tests.e2e.conftest import seed_database
 from tests.factories import valid_claim, write_csv
 

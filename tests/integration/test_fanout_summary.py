@@ -16,8 +16,9 @@ from rma.adapters.db.reference_accounts import import_accounts
 from rma.adapters.db.reference_codes import import_codes
 from rma.adapters.inbox import folders, moves
 from rma.config import Settings
-from rma.service.batch import Origin, ingest_file
+from rma.service.batch import ingest_file
 from rma.service.fanout import dispatch_plan, settled_results
+from rma.service.origin import Origin
 from tests.e2e.conftest import write_reference
 from tests.factories import valid_claim, write_csv, write_xlsx
 

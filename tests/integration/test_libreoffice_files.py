@@ -15,7 +15,8 @@ from rma.adapters.db.engine import make_engine, posting_transaction, upgrade
 from rma.adapters.db.reference_accounts import import_accounts
 from rma.adapters.db.reference_codes import import_codes
 from rma.config import Settings
-from rma.service.batch import Origin, ingest_file
+from rma.service.batch import ingest_file
+from rma.service.origin import Origin
 from tests.e2e.conftest import write_reference
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "libreoffice"

@@ -22,7 +22,8 @@ from rma.adapters.db import tables as t
 from rma.adapters.db.engine import make_engine, upgrade
 from rma.adapters.db.repository import ClaimsRepository
 from rma.config import load_settings
-from rma.service.batch import Origin, ingest_file
+from rma.service.batch import ingest_file
+from rma.service.origin import Origin
 from tests.e2e.conftest import seed_database
 from tests.factories import generate_rows, valid_claim, write_csv, write_xlsx
 from tests.ops.conftest import prefect_run_log

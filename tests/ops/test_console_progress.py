@@ -139,6 +139,8 @@ def run_in_terminal(args: list[str], env: dict[str, str], cwd: Path, timeout: fl
         os.close(master)
         if process.poll() is None:  # pragma: no cover - only on a hang
             process.kill()
+            process.wait()
+        process.stderr.close()
 
 
 @SQLITE_ONLY

@@ -28,7 +28,8 @@ from rma.config import Settings
 from rma.domain.rules.decide import Decision, Reference
 from rma.domain.vocabulary.columns import CANONICAL
 from rma.domain.vocabulary.reasons import WARNINGS, Reason
-from rma.service.batch import Origin, ingest_file
+from rma.service.batch import ingest_file
+from rma.service.origin import Origin
 from tests import rules
 from tests.factories import write_csv
 

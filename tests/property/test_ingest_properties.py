@@ -39,7 +39,8 @@ from rma.domain.rules.normalise import normalise
 from rma.domain.vocabulary.columns import CANONICAL
 from rma.domain.vocabulary.reasons import is_warning
 from rma.domain.vocabulary.results import BatchResult
-from rma.service.batch import Origin, check_format, ingest_file, ingest_sheet
+from rma.service.batch import check_format, ingest_file, ingest_sheet
+from rma.service.origin import Origin
 from schemas.claims import raw_claims_schema, resolved_claims_schema
 from schemas.failures import validate
 from tests import rules

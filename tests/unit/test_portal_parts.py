@@ -11,8 +11,8 @@ import pytest
 from rma.config import load_settings
 from rma.config.declare import Rate
 from rma.domain.vocabulary.results import BatchResult
-from rma.errors import ConfigError
-from rma.service.uploads import BadClaim, claim_file, content_name, upload_name
+from rma.errors import BadClaim, ConfigError
+from rma.service.uploads import claim_file, content_name, upload_name
 
 
 @pytest.mark.parametrize(("raw", "rate"), [

@@ -23,7 +23,7 @@ from rma.adapters.readers.xlsx import read_xlsx
 from rma.config import Limits
 from rma.domain.vocabulary.reasons import Reason
 from rma.domain.vocabulary.sheet import SheetData
-from rma.errors import BatchError
+from rma.errors import BatchError, NotReadable
 
 __all__ = ["ACCEPTED_FORMATS", "DEFAULT_LIMITS", "read_batch", "read_bytes",
            "screen_name_and_size", "unreadable"]
@@ -105,7 +105,7 @@ def _read_file(path: Path, name: str, limits: Limits, listed: FileState | None) 
 
 def unreadable(name: str, exc: OSError) -> BatchError:
     """The UNREADABLE_FILE error of a file that could not be opened or read as it must be."""
-    if isinstance(exc, source.NotReadable):
+    if isinstance(exc, NotReadable):
         return BatchError(Reason.UNREADABLE_FILE, f"{name}: {exc.why}")
     why = exc.strerror or short_reason(exc)
     return BatchError(Reason.UNREADABLE_FILE, f"{name}: the file cannot be opened ({why}); "

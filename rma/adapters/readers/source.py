@@ -24,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from rma.errors import NotReadable
+
 _OPEN_FLAGS = (os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY
                | getattr(os, "O_CLOEXEC", 0))
 _BLOCK = 1 << 20
@@ -46,14 +48,6 @@ class FileState:
     def of(cls, st: os.stat_result) -> FileState:
         return cls(st.st_dev, st.st_ino, st.st_nlink, st.st_size, st.st_mtime_ns,
                    st.st_ctime_ns)
-
-
-class NotReadable(OSError):
-    """The path is not the regular, unchanged file it must be; ``why`` says so in words."""
-
-    def __init__(self, why: str) -> None:
-        super().__init__(why)
-        self.why = why
 
 
 def kind_of(mode: int) -> str | None:

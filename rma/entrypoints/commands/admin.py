@@ -30,7 +30,7 @@ def cmd_accounts(args: argparse.Namespace) -> int:
     from rma.adapters.db.engine import posting_transaction
     from rma.adapters.db.reference_accounts import import_accounts
 
-    with posting_transaction(ready_engine()) as conn:
+    with ready_engine() as engine, posting_transaction(engine) as conn:
         result = import_accounts(conn, args.path)
     print(f"{args.path.name}: accounts imported, {result}")
     return EXIT_OK
@@ -43,17 +43,18 @@ def cmd_codes(args: argparse.Namespace) -> int:
     from rma.service.codes import issue_code, unlock
 
     settings = load_settings()
-    engine = ready_engine()
-    if args.action == "import":
-        with posting_transaction(engine) as conn:
-            print(f"{args.path.name}: RMA codes imported, "
-                  f"{import_codes(conn, args.path, validity_days=settings.code_validity_days)}")
-    elif args.action == "issue":
-        fields = {f: getattr(args, f) for f in PREFILL_FIELDS if getattr(args, f)}
-        print(issue_code(engine, settings, args.account, args.sn, fields, args.valid_days))
-    else:
-        unlock(engine, args.account)
-        print(f"Code lock-out lifted for {args.account}.")
+    with ready_engine() as engine:
+        if args.action == "import":
+            with posting_transaction(engine) as conn:
+                imported = import_codes(conn, args.path,
+                                        validity_days=settings.code_validity_days)
+            print(f"{args.path.name}: RMA codes imported, {imported}")
+        elif args.action == "issue":
+            fields = {f: getattr(args, f) for f in PREFILL_FIELDS if getattr(args, f)}
+            print(issue_code(engine, settings, args.account, args.sn, fields, args.valid_days))
+        else:
+            unlock(engine, args.account)
+            print(f"Code lock-out lifted for {args.account}.")
     return EXIT_OK
 
 

@@ -10,12 +10,18 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from rma.entrypoints.commands.admin import cmd_accounts, cmd_codes, cmd_db
 from rma.entrypoints.commands.output import print_batches
 from rma.entrypoints.commands.parser import build_parser
-from rma.entrypoints.commands.runtime import progress, ready_engine, run_stoppable, stopped
+from rma.entrypoints.commands.runtime import (
+    check_database,
+    progress,
+    ready_engine,
+    run_stoppable,
+    stopped,
+)
 from rma.entrypoints.prefect_env import prefect_defaults
 from rma.errors import ConfigError
 
@@ -46,18 +52,15 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from rma.config import load_settings
 
     files = _expand(args.paths)
-    engine = ready_engine()  # fails fast with a clear message when the database is not ready
     inbox = load_settings().inbox
     accounts = [args.account or account_folder_of(f, inbox) for f in files]
     if args.check:  # posts nothing, so it is no flow run: a quick answer (SPEC §9)
         from rma.service.checks import check_files
 
-        try:
+        with ready_engine() as engine:
             checked = check_files(files, accounts, engine, load_settings())
-            return print_batches([r.to_json() for r in checked], args.json)
-        finally:
-            engine.dispose()
-    engine.dispose()
+        return print_batches([r.to_json() for r in checked], args.json)
+    check_database()  # fails fast with a clear message when the database is not ready
     prefect_defaults()
     from flows.ingest import ingest_many
 
@@ -79,7 +82,7 @@ def cmd_run_inbox(args: argparse.Namespace) -> int:
         from rma.adapters.mail.smtp import SmtpTarget
 
         SmtpTarget.from_url(settings.smtp_url)  # a wrong RMA_SMTP_URL is a usage error
-    ready_engine().dispose()
+    check_database()
     prefect_defaults()
     from flows.ingest import run_inbox
 
@@ -137,6 +140,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         del os.environ[name]
     os.environ.update(RMA_DATABASE_URL=f"sqlite:///{folder / 'rma.db'}", RMA_INBOX=str(inbox),
                       RMA_SETTLE_SECONDS="0")  # the sample was written a moment ago
+    if args.web:  # the sign-in link points at the portal served below
+        os.environ["RMA_PORTAL_URL"] = f"http://{DEMO_HOST}:{args.port}"
     parse = build_parser().parse_args
     try:
         for command, argv in ((cmd_db, ["db", "upgrade"]),
@@ -146,11 +151,35 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 command(parse(argv))
         status = cmd_run_inbox(parse(
             ["run-inbox", "--inbox", str(inbox)] + (["--json"] if args.json else [])))
+        if not args.json:
+            print(f"The demo ran in {folder}/: reports in {folder}/reports, processed files "
+                  f"in {folder}/archive, the e-mail reply in {folder}/outbox. `rma demo` "
+                  "again starts it afresh.")
+        if args.web:
+            _demo_portal(args.port, sys.stderr if args.json else sys.stdout)
     finally:
         os.environ.clear()
         os.environ.update(saved)
-    if not args.json:
-        print(f"The demo ran in {folder}/: reports in {folder}/reports, processed files in "
-              f"{folder}/archive, the e-mail reply in {folder}/outbox. `rma demo` again "
-              "starts it afresh.")
     return status
+
+
+#: the portal of ``rma demo --web``: this machine only, and the sample's distributor
+DEMO_HOST = "127.0.0.1"
+DEMO_USER = ("D-001", "claims@solar-distribution.example")
+
+
+def _demo_portal(port: int, out: TextIO) -> None:
+    """A demo user and its one-time sign-in link, then the portal on the demo's database until
+    stopped (the environment is still the demo's: the portal reads its settings from it)."""
+    from rma.config import load_settings
+    from rma.entrypoints.web.server import serve
+    from rma.service.identity import add_user
+
+    account, email = DEMO_USER
+    with ready_engine() as engine:
+        invitation = add_user(engine, load_settings(), account, email)
+    print(f"The portal of the demo: http://{DEMO_HOST}:{port}/ . Sign in as {email} "
+          f"({account}) with this link (valid once, until {invitation.expires_at:%H:%M} UTC); "
+          "stop with Ctrl-C:", file=out)
+    print(invitation.url, file=out, flush=True)
+    serve(DEMO_HOST, port)

@@ -10,17 +10,10 @@ from typing import NoReturn
 
 from rma.domain.vocabulary.columns import LABELS, PREFILL_FIELDS
 from rma.entrypoints import portal_cli
+from rma.errors import UsageError
 
 #: ``add_parser`` of the subcommands: makes the parser of one command
 AddParser = Callable[..., argparse.ArgumentParser]
-
-
-class UsageError(Exception):
-    """A usage error argparse found, with the (sub)parser that found it."""
-
-    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
-        super().__init__(message)
-        self.parser = parser
 
 
 class _Parser(argparse.ArgumentParser):
@@ -111,6 +104,11 @@ def _demo(add: AddParser) -> None:
     demo.add_argument("--dir", type=Path, default=Path("demo"),
                       help="the demo's folder (default: demo/; replaced on every run)")
     demo.add_argument("--json", action="store_true")
+    demo.add_argument("--web", action="store_true",
+                      help="then serve the portal on the demo's database, with a demo user of "
+                      "D-001 and its sign-in link printed (until Ctrl-C)")
+    demo.add_argument("--port", type=int, default=8000, help="the portal's port with --web "
+                      "(default 8000, on 127.0.0.1)")
 
 
 def _serve(add: AddParser) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from rma.entrypoints.commands.output import print_batches
@@ -18,15 +18,28 @@ if TYPE_CHECKING:
     from rma.domain.vocabulary.results import Batches
 
 
-def ready_engine() -> sa.Engine:
-    """The configured claims database, checked to be reachable and migrated."""
+@contextmanager
+def ready_engine() -> Iterator[sa.Engine]:
+    """The configured claims database, checked to be reachable and migrated, for the length
+    of one command: disposed after it, also when the check fails, so that no pooled connection
+    is left for the garbage collector to close (a ResourceWarning, and an open file)."""
     from rma.adapters.db.engine import ensure_ready, make_engine
     from rma.config import load_settings
 
     settings = load_settings()
     engine = make_engine(settings.database_url, settings.db_pool)
-    ensure_ready(engine)
-    return engine
+    try:
+        ensure_ready(engine)
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def check_database() -> None:
+    """Fail fast, with one clear line, when the claims database is not ready; before a command
+    hands the work to a flow run (which opens its own engine)."""
+    with ready_engine():
+        pass
 
 
 def progress(as_json: bool) -> AbstractContextManager[None]:

@@ -6,7 +6,7 @@ import argparse
 from contextlib import suppress
 
 from rma.entrypoints.commands.output import EXIT_FAILED, EXIT_OK
-from rma.entrypoints.commands.runtime import ready_engine
+from rma.entrypoints.commands.runtime import check_database
 from rma.entrypoints.prefect_env import prefect_defaults
 from rma.errors import ConfigError
 
@@ -19,7 +19,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = load_settings()
     if not settings.inbox.is_dir():
         raise ConfigError(f"{settings.inbox}: the inbox folder does not exist (RMA_INBOX)")
-    ready_engine().dispose()
+    check_database()
     prefect_defaults()
     from prefect.settings import PREFECT_API_URL
 

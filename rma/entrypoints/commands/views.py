@@ -13,7 +13,7 @@ from rma.entrypoints.commands.runtime import ready_engine
 def cmd_claims(args: argparse.Namespace) -> int:
     from rma.adapters.db.repository import ClaimsRepository
 
-    with ready_engine().connect() as conn:
+    with ready_engine() as engine, engine.connect() as conn:
         claims = ClaimsRepository(conn).list_claims(args.account)
     if args.json:
         print(json.dumps({"claims": claims}, indent=2, default=str))
@@ -32,12 +32,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     inbox = args.inbox or settings.inbox
-    engine = ready_engine()
-    try:
+    with ready_engine() as engine:
         status = gather(engine, inbox, settings.beside_inbox("quarantine", inbox), args.limit,
                         settings.settle_seconds, settings.beside_inbox("outbox", inbox))
-    finally:
-        engine.dispose()
     if args.json:
         print(json.dumps(status, indent=2, default=str))
     else:

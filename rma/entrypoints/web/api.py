@@ -15,13 +15,13 @@ from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 
 from rma.entrypoints.web.auth import api_account, within_rate
-from rma.entrypoints.web.errors import ApiError, not_found
+from rma.entrypoints.web.errors import not_found
 from rma.entrypoints.web.flowrun import flow_poster
 from rma.entrypoints.web.models import BatchObject, ClaimIn, ClaimList, CodeInfo, ErrorBody
+from rma.errors import ApiError, BadClaim
 from rma.service.code_lookup import RATE_LIMITED, look_up_code_within_rate
 from rma.service.filing import file_claim, send_upload
 from rma.service.lookup import account_claims, batch_document, batch_report
-from rma.service.uploads import BadClaim
 
 PREFIX = "/api/v1"
 BATCHES = PREFIX + "/batches"

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from rma.entrypoints.web.errors import ApiError
+from rma.errors import ApiError
 from rma.service.identity import rate_limited, token_account
 
 #: documents the scheme in OpenAPI (the docs' Authorize button); the check is ours

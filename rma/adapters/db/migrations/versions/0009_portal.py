@@ -27,6 +27,11 @@ _ACTIVE = "revoked_at IS NULL"
 
 
 def upgrade() -> None:
+    """The check and identity tables: a statement per table and index, hence its length.
+
+    Kept whole: a migration is a frozen record of what every database upgraded through this
+    revision received (see 0001).
+    """
     op.add_column("batches", sa.Column("reports", sa.Text(), nullable=True))
     op.create_table(
         "checks",
