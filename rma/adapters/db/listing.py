@@ -11,24 +11,11 @@ import sqlalchemy as sa
 
 from rma.adapters.db.checks import checks
 from rma.adapters.db.keys import in_chunks
-from rma.adapters.db.repository import _iso
+from rma.adapters.db.repository import _iso, claim_conditions
 from rma.adapters.db.tables import CLAIM_DATA_COLUMNS, batches, claim_lines, claims
 
 CLAIM_COLUMNS = ("claim_id", "account_id", "claim_ref", "status", "batch_id", "submitted_at",
                  "rma_code", *CLAIM_DATA_COLUMNS)
-
-
-def _claim_conditions(account_id: str, serial_number: str | None, claim_ref: str | None,
-                      status: str | None) -> list[sa.ColumnElement[bool]]:
-    conditions = [claims.c.account_id == account_id]
-    if claim_ref is not None:
-        conditions.append(claims.c.claim_ref == claim_ref)
-    if status is not None:
-        conditions.append(claims.c.status == status)
-    if serial_number is not None:
-        conditions.append(claims.c.claim_id.in_(
-            sa.select(claim_lines.c.claim_id).where(claim_lines.c.serial_number == serial_number)))
-    return conditions
 
 
 def claims_page(conn: sa.Connection, account_id: str, *, serial_number: str | None = None,
@@ -37,7 +24,7 @@ def claims_page(conn: sa.Connection, account_id: str, *, serial_number: str | No
     """The account's claims ``offset`` to ``offset + limit`` in claim_id order, as
     ``ClaimsRepository.list_claims`` gives them (same filters, same dicts), and how many
     claims match in all."""
-    conditions = _claim_conditions(account_id, serial_number, claim_ref, status)
+    conditions = claim_conditions(account_id, serial_number, claim_ref, status)
     total = conn.execute(sa.select(sa.func.count()).select_from(claims).where(*conditions)
                          ).scalar_one()
     rows = conn.execute(sa.select(*[claims.c[c] for c in CLAIM_COLUMNS]).where(*conditions)

@@ -258,17 +258,7 @@ class ClaimsRepository:
             .join(claims, claims.c.claim_id == claim_lines.c.claim_id)
             .order_by(claim_lines.c.claim_id, claim_lines.c.sheet_row, claim_lines.c.id)
         )
-        conditions = []
-        if account_id is not None:
-            conditions.append(claims.c.account_id == account_id)
-        if claim_ref is not None:
-            conditions.append(claims.c.claim_ref == claim_ref)
-        if status is not None:
-            conditions.append(claims.c.status == status)
-        if serial_number is not None:
-            conditions.append(claims.c.claim_id.in_(
-                sa.select(claim_lines.c.claim_id)
-                .where(claim_lines.c.serial_number == serial_number)))
+        conditions = claim_conditions(account_id, serial_number, claim_ref, status)
         stmt, lines = stmt.where(*conditions), lines.where(*conditions)
         serials: dict[str, list[str]] = {}
         for claim_id, serial in self.conn.execute(lines):
@@ -289,3 +279,20 @@ def _with_ref_keys(rows: Rows) -> Rows:
         return rows.assign(claim_ref_key=claim_ref_keys(rows["claim_ref"]))
     refs = claim_ref_keys(pd.Series([r.get("claim_ref") for r in rows], dtype=object))
     return [{**r, "claim_ref_key": key} for r, key in zip(rows, refs, strict=True)]
+
+
+def claim_conditions(account_id: str | None, serial_number: str | None, claim_ref: str | None,
+                     status: str | None) -> list[sa.ColumnElement[bool]]:
+    """The claims of a list or search: the account's (any account's: None), with this SN,
+    claim ref or status where given."""
+    conditions: list[sa.ColumnElement[bool]] = []
+    if account_id is not None:
+        conditions.append(claims.c.account_id == account_id)
+    if claim_ref is not None:
+        conditions.append(claims.c.claim_ref == claim_ref)
+    if status is not None:
+        conditions.append(claims.c.status == status)
+    if serial_number is not None:
+        conditions.append(claims.c.claim_id.in_(
+            sa.select(claim_lines.c.claim_id).where(claim_lines.c.serial_number == serial_number)))
+    return conditions
