@@ -23,9 +23,10 @@ STEP_MS = 60_000
 OpenPage = Callable[..., tuple[Page, Watcher]]
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # one xdist worker runs the whole tier (addopts: --dist loadgroup): one rma web and one
-    # Chromium for the session instead of one per worker
+    # one xdist worker runs the whole tier (addopts: --dist loadgroup): one rma web for the
+    # session instead of one per worker
     here = Path(__file__).parent
     for item in items:
         if here in Path(item.fspath).parents:
@@ -40,8 +41,11 @@ def portal(tmp_path_factory: pytest.TempPathFactory, prefect_api: str) -> Iterat
         yield web
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
+    """Chromium for one test module, then stopped: while Playwright's sync API is alive its
+    event loop counts as running in this thread, and Prefect's sync calls (``run_deployment``)
+    in the next tests on this worker would hand back coroutines instead of running."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium chromium-driver "
                     "(.ci/run does)")
