@@ -25,7 +25,6 @@ import html
 import json
 import os
 import re
-import signal
 import statistics
 import subprocess
 import threading
@@ -39,7 +38,15 @@ from typing import Any
 import httpx
 
 from bench.harness import batch_file
-from bench.run import BIN, OUT, free_port, fresh_database, machine, prefect_server
+from bench.run import (
+    BIN,
+    OUT,
+    free_port,
+    fresh_database,
+    machine,
+    prefect_server,
+    stop_group,
+)
 
 ACCOUNT = "D-001"
 REVIEW_LIMIT_S = 2.0
@@ -106,12 +113,7 @@ def portal(env: dict[str, str], workdir: Path, workers: int) -> Iterator[tuple[s
                 time.sleep(0.2)
         yield base, server.pid
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        stop_group(server)
         log.close()
 
 

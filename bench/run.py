@@ -170,13 +170,19 @@ def prefect_server(home: Path, timeout: float = 180) -> Iterator[str]:
               "(not counted)")
         yield api
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        stop_group(server)
         log.close()
+
+
+def stop_group(server: subprocess.Popen[bytes]) -> None:
+    """SIGTERM a served process started in a session of its own (its workers too), SIGKILL
+    if it has not ended in 30 s."""
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
 
 
 def run_cli(path: Path, api_url: str, home: Path) -> dict[str, Any]:
